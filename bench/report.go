@@ -1,0 +1,62 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+)
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+
+// render formats the results as Markdown, each engine side by side.
+func render(o options, ceiling result, reps []*report) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## %d tickets, %d concurrent clients, %s per scenario\n\n", o.tickets, o.concurrency, o.duration)
+	fmt.Fprintf(&b, "Machine: %d CPUs (load generator on the same machine). Ceiling: bare net/http hello = **%.0f req/s** (p50 %s, p99 %s).\n\n",
+		runtime.NumCPU(), ceiling.Rate, ms(ceiling.P50), ms(ceiling.P99))
+	b.WriteString("| scenario |")
+	for _, r := range reps {
+		fmt.Fprintf(&b, " %s req/s | %% of hello | p50 | p95 | p99 | errors |", r.Engine)
+	}
+	b.WriteString("\n|---|")
+	for range reps {
+		b.WriteString("---:|---:|---:|---:|---:|---:|")
+	}
+	b.WriteString("\n")
+	for i := range reps[0].Results {
+		fmt.Fprintf(&b, "| %s |", reps[0].Results[i].Name)
+		for _, r := range reps {
+			x := r.Results[i]
+			fmt.Fprintf(&b, " %.0f | %.0f%% | %s | %s | %s | %d |", x.Rate, 100*x.Rate/ceiling.Rate, ms(x.P50), ms(x.P95), ms(x.P99), x.Errors)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\n| memory and start-up |")
+	for _, r := range reps {
+		fmt.Fprintf(&b, " %s |", r.Engine)
+	}
+	b.WriteString("\n|---|")
+	for range reps {
+		b.WriteString("---:|")
+	}
+	rows := []struct {
+		name string
+		f    func(*report) string
+	}{
+		{"start-up to ready (/readyz 200)", func(r *report) string { return ms(r.Startup) }},
+		{"idle RSS after start", func(r *report) string { return fmt.Sprintf("%.1f MiB", r.IdleRSS) }},
+		{"RSS after the load runs", func(r *report) string { return fmt.Sprintf("%.1f MiB", r.AfterLoadRSS) }},
+		{"peak RSS, 10 concurrent 10 MB uploads", func(r *report) string {
+			return fmt.Sprintf("%.1f MiB (from %.1f)", r.UploadPeakRSS, r.UploadBaseline)
+		}},
+	}
+	for _, row := range rows {
+		fmt.Fprintf(&b, "\n| %s |", row.name)
+		for _, r := range reps {
+			fmt.Fprintf(&b, " %s |", row.f(r))
+		}
+	}
+	b.WriteString("\n")
+	return b.String()
+}

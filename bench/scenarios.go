@@ -1,0 +1,280 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"ticketflow/internal/store"
+)
+
+// result is one scenario's figures.
+type result struct {
+	Name       string
+	Rate       float64 // successful requests per second
+	P50, P95   time.Duration
+	P99        time.Duration
+	Errors     uint64
+	Requests   uint64
+	StatusHint string
+}
+
+// attack runs targeter closed-loop with the given concurrency.
+func attack(ctx context.Context, name string, tr vegeta.Targeter, concurrency int, d time.Duration) result {
+	a := vegeta.NewAttacker(vegeta.Workers(uint64(concurrency)), vegeta.MaxWorkers(uint64(concurrency)),
+		vegeta.Connections(concurrency), vegeta.KeepAlive(true), vegeta.Timeout(30*time.Second), vegeta.Redirects(-1))
+	var m vegeta.Metrics
+	for res := range a.Attack(tr, vegeta.Rate{Freq: 0, Per: time.Second}, d, name) {
+		m.Add(res)
+		if ctx.Err() != nil {
+			a.Stop()
+		}
+	}
+	m.Close()
+	r := result{Name: name, Rate: m.Throughput, P50: m.Latencies.P50, P95: m.Latencies.P95, P99: m.Latencies.P99, Requests: m.Requests}
+	for code, n := range m.StatusCodes {
+		if !strings.HasPrefix(code, "2") {
+			r.Errors += uint64(n)
+			r.StatusHint += fmt.Sprintf(" %s×%d", code, n)
+		}
+	}
+	fmt.Printf("  %-28s %9.0f req/s  p50 %-10v p99 %-10v errors %d%s\n", name, r.Rate, r.P50.Round(time.Microsecond),
+		r.P99.Round(time.Microsecond), r.Errors, r.StatusHint)
+	return r
+}
+
+func get(u string, hdr http.Header) vegeta.Targeter {
+	return func(t *vegeta.Target) error {
+		t.Method, t.URL, t.Header = "GET", u, hdr
+		return nil
+	}
+}
+
+func measureHello(ctx context.Context, o options, tmp string) (result, error) {
+	fmt.Println("ceiling: bare net/http hello")
+	c, err := start(o.hello, nil, filepath.Join(tmp, "hello.log"), "/", "-addr", "ADDR")
+	if err != nil {
+		return result{}, err
+	}
+	defer c.stop()
+	attack(ctx, "warm-up", get(c.url+"/", nil), o.concurrency, time.Second)
+	return attack(ctx, "hello", get(c.url+"/", nil), o.concurrency, o.duration), nil
+}
+
+// report is one engine's measurements.
+type report struct {
+	Engine         string
+	Startup        time.Duration
+	IdleRSS        float64
+	AfterLoadRSS   float64
+	UploadPeakRSS  float64
+	UploadBaseline float64
+	Results        []result
+}
+
+func measureEngine(ctx context.Context, o options, engine, tmp string, ceiling result) (*report, error) {
+	dataDir, env, err := seeded(ctx, o, engine)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Printf("%s, %d tickets\n", engine, o.tickets)
+	c, err := start(o.bin, env, filepath.Join(tmp, engine+".log"), "/readyz", "serve", "--addr", "ADDR", "--data-dir", dataDir,
+		"--max-upload-mb", "10", "--registration", "open")
+	if err != nil {
+		return nil, err
+	}
+	defer c.stop()
+	rep := &report{Engine: engine, Startup: c.took}
+	time.Sleep(2 * time.Second) // let start-up housekeeping finish before reading idle memory
+	rep.IdleRSS, _ = c.memory()
+
+	admin, err := login(c.url, "admin", "Sample-Admin-2026")
+	if err != nil {
+		return nil, err
+	}
+	user, err := login(c.url, "amira.adams1", "Sample-User-2026")
+	if err != nil {
+		user, err = firstUserToken(c.url, admin)
+		if err != nil {
+			return nil, err
+		}
+	}
+	auth := func(tok string) http.Header { return http.Header{"Authorization": {"Bearer " + tok}} }
+	deep, err := deepCursor(ctx, o, engine, dataDir)
+	if err != nil {
+		return nil, err
+	}
+	var maxID int64 = int64(o.tickets)
+	rng := rand.New(rand.NewPCG(1, 2))
+	var mu sync.Mutex
+	detail := func(t *vegeta.Target) error {
+		mu.Lock()
+		id := rng.Int64N(maxID) + 1
+		mu.Unlock()
+		t.Method, t.URL, t.Header = "GET", fmt.Sprintf("%s/api/tickets/%d", c.url, id), auth(admin)
+		return nil
+	}
+	createBody, _ := json.Marshal(map[string]string{"title": "Benchmark ticket", "description": "Created by the load benchmark; please ignore.", "category": "Technical"})
+	create := func(t *vegeta.Target) error {
+		t.Method, t.URL, t.Body = "POST", c.url+"/api/tickets", createBody
+		t.Header = http.Header{"Authorization": {"Bearer " + user}, "Content-Type": {"application/json"}}
+		return nil
+	}
+	loginBody, _ := json.Marshal(map[string]string{"username": "admin", "password": "Sample-Admin-2026"})
+	loginT := func(t *vegeta.Target) error {
+		t.Method, t.URL, t.Body, t.Header = "POST", c.url+"/api/auth/login", loginBody, http.Header{"Content-Type": {"application/json"}}
+		return nil
+	}
+	scenarios := []struct {
+		name string
+		tr   vegeta.Targeter
+	}{
+		{"admin list (page 1)", get(c.url+"/api/tickets", auth(admin))},
+		{"filtered list", get(c.url+"/api/tickets?category=Financial&status=Under%20Review", auth(admin))},
+		{"user's own list", get(c.url+"/api/tickets", auth(user))},
+		{"search, rare term", get(c.url+"/api/tickets?search=E0042", auth(admin))},
+		{"search, common term", get(c.url+"/api/tickets?search=please", auth(admin))},
+		{"search, two words", get(c.url+"/api/tickets?search=printer+jams", auth(admin))},
+		{"deep page (cursor at 90%)", get(c.url+"/api/tickets?cursor="+url.QueryEscape(deep), auth(admin))},
+		{"ticket detail", detail},
+		{"create ticket", create},
+		{"login", loginT},
+	}
+	for _, s := range scenarios {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		rep.Results = append(rep.Results, attack(ctx, s.name, s.tr, o.concurrency, o.duration))
+	}
+	time.Sleep(time.Second)
+	rep.AfterLoadRSS, _ = c.memory()
+	// Uploads run on a fresh server, so that their peak is theirs and not
+	// the read load's page caches.
+	c.stop()
+	fresh, err := start(o.bin, env, filepath.Join(tmp, engine+"-uploads.log"), "/readyz", "serve", "--addr", "ADDR", "--data-dir", dataDir,
+		"--max-upload-mb", "10", "--registration", "open")
+	if err != nil {
+		return nil, err
+	}
+	defer fresh.stop()
+	time.Sleep(2 * time.Second)
+	rep.UploadBaseline, rep.UploadPeakRSS, err = uploads(fresh, user)
+	if err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+func login(base, username, password string) (string, error) {
+	b, _ := json.Marshal(map[string]string{"username": username, "password": password})
+	res, err := http.Post(base+"/api/auth/login", "application/json", bytes.NewReader(b))
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(res.Body).Decode(&m); err != nil || res.StatusCode != 200 {
+		return "", fmt.Errorf("login %s: %d %v", username, res.StatusCode, m)
+	}
+	return m["access"].(string), nil
+}
+
+// firstUserToken logs in as the first sample user (their name depends on
+// the seed).
+func firstUserToken(base, admin string) (string, error) {
+	req, _ := http.NewRequest("GET", base+"/api/users?role=user&page_size=1", nil)
+	req.Header.Set("Authorization", "Bearer "+admin)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	var m struct {
+		Results []struct{ Username string }
+	}
+	if err := json.NewDecoder(res.Body).Decode(&m); err != nil || len(m.Results) == 0 {
+		return "", fmt.Errorf("no sample user found")
+	}
+	return login(base, m.Results[0].Username, "Sample-User-2026")
+}
+
+// deepCursor returns a cursor positioned 90% of the way down the default
+// (newest first) ordering, read straight from the database.
+func deepCursor(ctx context.Context, o options, engine, dataDir string) (string, error) {
+	cfg := store.Config{SQLitePath: filepath.Join(dataDir, "ticketflow.db")}
+	if engine == "postgres" {
+		cfg = store.Config{DatabaseURL: pgSchemaURL(o)}
+	}
+	db, err := store.Open(ctx, cfg)
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	c, err := db.CursorAt(ctx, store.OrderNewest, o.tickets*9/10)
+	if err != nil {
+		return "", err
+	}
+	return c.Encode(), nil
+}
+
+// uploads sends ten 10 MB attachments at once and returns the server's RSS
+// before and its peak during them.
+func uploads(c *child, token string) (base, peak float64, err error) {
+	file := make([]byte, 10<<20-1024)
+	copy(file, "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89")
+	time.Sleep(500 * time.Millisecond) // let the heap settle after the load runs
+	base, _ = c.memory()
+	if err := c.resetPeak(); err != nil {
+		return 0, 0, err
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 10)
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pr, pw := io.Pipe()
+			mw := multipart.NewWriter(pw)
+			go func() {
+				mw.WriteField("title", fmt.Sprintf("upload %d", i))
+				mw.WriteField("category", "Technical")
+				mw.WriteField("description", "ten concurrent 10 MB uploads")
+				fw, _ := mw.CreateFormFile("attachment", "big.png")
+				fw.Write(file)
+				pw.CloseWithError(mw.Close())
+			}()
+			req, _ := http.NewRequest("POST", c.url+"/api/tickets", pr)
+			req.Header.Set("Content-Type", mw.FormDataContentType())
+			req.Header.Set("Authorization", "Bearer "+token)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				errs <- err
+				return
+			}
+			res.Body.Close()
+			if res.StatusCode != 201 {
+				errs <- fmt.Errorf("upload: %d", res.StatusCode)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		return 0, 0, e
+	}
+	_, peak = c.memory()
+	fmt.Printf("  10 concurrent 10 MB uploads: RSS %.1f MiB before, peak %.1f MiB\n", base, peak)
+	return base, peak, nil
+}

@@ -1,0 +1,118 @@
+package store_test
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"ticketflow/internal/desk"
+	"ticketflow/internal/sample"
+	"ticketflow/internal/store"
+	"ticketflow/internal/store/storetest"
+)
+
+// BenchmarkQueries measures the hot store queries on each engine with a
+// seeded database (TICKETFLOW_BENCH_TICKETS tickets, default 10,000):
+//
+//	go test -run '^$' -bench Queries -benchmem ./internal/store/
+//	TICKETFLOW_BENCH_TICKETS=100000 go test -run '^$' -bench Queries ./internal/store/
+//
+// The HTTP-level figures come from `go run ./bench` (docs/PERFORMANCE.md).
+func BenchmarkQueries(b *testing.B) {
+	n := 10000
+	if v := os.Getenv("TICKETFLOW_BENCH_TICKETS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, eng := range storetest.Engines() {
+		b.Run(eng.Name, func(b *testing.B) {
+			db := eng.Open(b)
+			ctx := context.Background()
+			owners, admin := seedBench(b, db, n)
+			owner := owners[0].ID
+			mid, err := db.CursorAt(ctx, store.OrderNewest, n*9/10)
+			if err != nil {
+				b.Fatal(err)
+			}
+			list := func(f store.TicketFilter) func(b *testing.B) {
+				return func(b *testing.B) {
+					for b.Loop() {
+						if _, err := db.Tickets(ctx, f); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+			}
+			b.Run("list", list(store.TicketFilter{}))
+			b.Run("list-filtered", list(store.TicketFilter{Category: desk.CategoryTechnical, Status: desk.StatusNew}))
+			b.Run("list-own", list(store.TicketFilter{OwnerID: owner}))
+			b.Run("list-deep-cursor", list(store.TicketFilter{After: &mid}))
+			b.Run("search-rare", list(store.TicketFilter{Search: "invoice duplicate"}))
+			b.Run("search-common", list(store.TicketFilter{Search: "the"}))
+			b.Run("ticket", func(b *testing.B) {
+				for i := 0; b.Loop(); i++ {
+					if _, err := db.TicketByID(ctx, int64(1+i%n)); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("user", func(b *testing.B) {
+				for b.Loop() {
+					if _, err := db.UserByID(ctx, admin); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("create", func(b *testing.B) {
+				now := time.Now().UTC()
+				for b.Loop() {
+					t := &desk.Ticket{Title: "Printer jams on floor 3", Description: "Every second page jams since Monday.",
+						Category: desk.CategoryTechnical, Status: desk.StatusNew, Priority: desk.PriorityMedium,
+						CreatedBy: owners[0], CreatedAt: now, UpdatedAt: now}
+					if err := db.CreateTicket(ctx, t); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}
+
+// seedBench fills db with n sample tickets and returns their owners and the
+// admin's id.
+func seedBench(b *testing.B, db *store.DB, n int) ([]desk.UserRef, int64) {
+	b.Helper()
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	from := now.AddDate(-2, 0, 0)
+	admin := &desk.User{Email: "admin@example.com", Username: "admin", PasswordHash: "x", Role: desk.RoleAdmin, Active: true, DateJoined: from}
+	if err := db.CreateUser(ctx, admin); err != nil {
+		b.Fatal(err)
+	}
+	g := sample.New(1)
+	var owners []desk.UserRef
+	for _, u := range g.Users(max(n/500, 10), "x", from) {
+		if err := db.CreateUser(ctx, &u); err != nil {
+			b.Fatal(err)
+		}
+		owners = append(owners, u.Ref())
+	}
+	const chunk = 20000
+	span := now.Sub(from)
+	for done := 0; done < n; done += chunk {
+		k := min(chunk, n-done)
+		a := from.Add(time.Duration(float64(span) * float64(done) / float64(n)))
+		z := from.Add(time.Duration(float64(span) * float64(done+k) / float64(n)))
+		if err := db.ImportTickets(ctx, g.Tickets(k, owners, a, z), admin.ID); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := db.Optimize(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return owners, admin.ID
+}
