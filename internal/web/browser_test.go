@@ -199,36 +199,44 @@ func (b *tab) signIn(login, password, want string) {
 	}
 }
 
+// pdfViewer is the origin of Chromium's built-in PDF viewer extension.
+const pdfViewer = "chrome-extension://mhjfbmdgcfjbbpaeojofohoefgiehjai/"
+
 // pdfViewerShows reports whether Chromium's PDF viewer, inside this tab,
-// has opened a document titled filename.
+// shows the file of the preview frame for filename: the viewer is an
+// extension frame in the tab, and the document it renders is a frame
+// within it at the preview's address.
+// It reads the browser's target list instead of attaching to the viewer's
+// frame: attaching a chromedp context to a live frame races inside
+// chromedp (its DOM walk and its event loop share a map), which the race
+// detector reports.
 func (b *tab) pdfViewerShows(filename string) bool {
 	b.t.Helper()
-	me := chromedp.FromContext(b.ctx).Target.TargetID
+	src := js[string](b, fmt.Sprintf(`(document.querySelector('iframe[title=%q]')||{}).src||""`, filename+" (PDF preview)"))
+	if src == "" {
+		b.t.Errorf("no preview frame for %s", filename)
+		return false
+	}
+	me := string(chromedp.FromContext(b.ctx).Target.TargetID)
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		infos, err := chromedp.Targets(b.ctx)
 		if err != nil {
 			b.t.Fatal(err)
 		}
-		parent := map[string]string{}
+		parent, url := map[string]string{}, map[string]string{}
 		for _, ti := range infos {
-			parent[string(ti.TargetID)] = string(ti.ParentID)
+			parent[string(ti.TargetID)], url[string(ti.TargetID)] = string(ti.ParentID), ti.URL
+		}
+		inTab := func(id string) bool {
+			for id != "" && id != me {
+				id = parent[id]
+			}
+			return id == me
 		}
 		for _, ti := range infos {
-			if ti.Type != "iframe" || !strings.HasPrefix(ti.URL, "chrome-extension://") {
-				continue
-			}
-			p := string(ti.ParentID)
-			for p != "" && p != string(me) {
-				p = parent[p]
-			}
-			if p != string(me) {
-				continue
-			}
-			ectx, cancel := chromedp.NewContext(b.browser, chromedp.WithTargetID(ti.TargetID), chromedp.WithDetachOnCancel())
-			title, err := chromedp.Run(ectx, chromedp.Evaluate[string](`document.querySelector("pdf-viewer") ? document.title : ""`))
-			cancel()
-			if err == nil && title == filename {
+			viewer := string(ti.ParentID)
+			if ti.Type == "iframe" && ti.URL == src && strings.HasPrefix(url[viewer], pdfViewer) && inTab(viewer) {
 				return true
 			}
 		}
