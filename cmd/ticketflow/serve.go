@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -30,6 +31,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	start := time.Now()
+	setGCPercent(os.Getenv("GOGC"))
 	if !store.IsPostgresURL(c.DatabaseURL) {
 		lock, err := lockDataDir(c.DataDir)
 		if err != nil {
@@ -180,4 +182,19 @@ func serveDebug(addr string, log *slog.Logger) (stop func(), err error) {
 	go srv.Serve(ln)
 	log.Info("profiles served", "addr", "http://"+ln.Addr().String()+"/debug/pprof/")
 	return func() { srv.Close() }, nil
+}
+
+// defaultGCPercent is the collector's target unless GOGC is set: a busy
+// server's live heap is small (a few MB), so the default 100 collects
+// about twenty times a second under list traffic, and stopping every
+// goroutine for each cycle cost ~10% of the list endpoint's throughput.
+// 200 halves that at no measurable cost in peak memory (docs/PERFORMANCE.md).
+const defaultGCPercent = 200
+
+// setGCPercent applies defaultGCPercent when the operator has not chosen a
+// GOGC (which the runtime has then already applied).
+func setGCPercent(env string) {
+	if env == "" {
+		debug.SetGCPercent(defaultGCPercent)
+	}
 }

@@ -20,28 +20,46 @@ const withAttachments = `, EXISTS (SELECT 1 FROM attachments x WHERE x.ticket_id
 
 const ticketFrom = ` FROM tickets t JOIN users u ON u.id = t.created_by LEFT JOIN users a ON a.id = t.assignee_id`
 
-func scanTicket(row interface{ Scan(...any) error }, extra ...any) (*desk.Ticket, error) {
-	var t desk.Ticket
-	var cat, st string
-	var prio int
-	var created, updated int64
-	var aID sql.NullInt64
-	var aName, aEmail sql.NullString
-	var chat sql.NullInt64
-	dest := append([]any{&t.ID, &t.Title, &t.Description, &cat, &st, &prio, &created, &updated,
-		&t.CreatedBy.ID, &t.CreatedBy.Username, &t.CreatedBy.Email, &aID, &aName, &aEmail, &chat}, extra...)
-	if err := row.Scan(dest...); err != nil {
-		return nil, err
+// ticketScanner scans rows of ticketColumns (plus withAttachments) into
+// tickets. One scanner serves every row of a result, so that the scan
+// destinations are allocated once per query instead of once per row.
+type ticketScanner struct {
+	t              desk.Ticket
+	cat, st        string
+	prio           int
+	created, upd   int64
+	aID            sql.NullInt64
+	aName, aEmail  sql.NullString
+	chat           sql.NullInt64
+	hasAttachments bool
+	dest           []any
+}
+
+func newTicketScanner() *ticketScanner {
+	s := &ticketScanner{}
+	s.dest = []any{&s.t.ID, &s.t.Title, &s.t.Description, &s.cat, &s.st, &s.prio, &s.created, &s.upd,
+		&s.t.CreatedBy.ID, &s.t.CreatedBy.Username, &s.t.CreatedBy.Email, &s.aID, &s.aName, &s.aEmail, &s.chat,
+		&s.hasAttachments}
+	return s
+}
+
+// scan reads one row into *t and reports whether the ticket has
+// attachments of its own.
+func (s *ticketScanner) scan(row interface{ Scan(...any) error }, t *desk.Ticket) (bool, error) {
+	s.t = desk.Ticket{}
+	if err := row.Scan(s.dest...); err != nil {
+		return false, err
 	}
-	t.Category, t.Status = desk.Category(cat), desk.Status(st)
-	if prio >= 1 && prio <= len(desk.Priorities) {
-		t.Priority = desk.Priorities[prio-1]
+	*t = s.t
+	t.Category, t.Status = desk.Category(s.cat), desk.Status(s.st)
+	if s.prio >= 1 && s.prio <= len(desk.Priorities) {
+		t.Priority = desk.Priorities[s.prio-1]
 	}
-	t.CreatedAt, t.UpdatedAt, t.ChatID = fromMicros(created), fromMicros(updated), chat.Int64
-	if aID.Valid {
-		t.Assignee = &desk.UserRef{ID: aID.Int64, Username: aName.String, Email: aEmail.String}
+	t.CreatedAt, t.UpdatedAt, t.ChatID = fromMicros(s.created), fromMicros(s.upd), s.chat.Int64
+	if s.aID.Valid {
+		t.Assignee = &desk.UserRef{ID: s.aID.Int64, Username: s.aName.String, Email: s.aEmail.String}
 	}
-	return &t, nil
+	return s.hasAttachments, nil
 }
 
 // CreateTicket inserts t with its first status-history entry and its
@@ -83,8 +101,8 @@ func nullID(r *desk.UserRef) any {
 
 // TicketByID returns the ticket with its attachments, or a KindNotFound error.
 func (db *DB) TicketByID(ctx context.Context, id int64) (*desk.Ticket, error) {
-	var has bool
-	t, err := scanTicket(db.queryRow(ctx, `SELECT `+ticketColumns+withAttachments+ticketFrom+` WHERE t.id = ?`, id), &has)
+	t := new(desk.Ticket)
+	has, err := newTicketScanner().scan(db.queryRow(ctx, `SELECT `+ticketColumns+withAttachments+ticketFrom+` WHERE t.id = ?`, id), t)
 	if err != nil {
 		return nil, db.wrap(err)
 	}
@@ -475,18 +493,19 @@ func (db *DB) fillPage(ctx context.Context, page *TicketPage, q string, args []a
 		return db.wrap(err)
 	}
 	defer rows.Close()
-	page.Tickets = make([]desk.Ticket, 0, limit)
-	var ids []int64 // of tickets with attachments
+	page.Tickets = make([]desk.Ticket, 0, limit+1) // the extra row says whether there is more
+	var ids []int64                                // of tickets with attachments
+	sc := newTicketScanner()
 	for rows.Next() {
-		var has bool
-		t, err := scanTicket(rows, &has)
+		page.Tickets = append(page.Tickets, desk.Ticket{})
+		t := &page.Tickets[len(page.Tickets)-1]
+		has, err := sc.scan(rows, t)
 		if err != nil {
 			return db.wrap(err)
 		}
-		if has && len(page.Tickets) < limit {
+		if has && len(page.Tickets) <= limit {
 			ids = append(ids, t.ID)
 		}
-		page.Tickets = append(page.Tickets, *t)
 	}
 	if err := rows.Err(); err != nil {
 		return db.wrap(err)

@@ -64,7 +64,7 @@ func handleTicketList(d ticketDeps) http.Handler {
 		if list.Page > 1 {
 			out.Previous = pageURL(r, l.base, map[string]string{"page": itoa(list.Page - 1)})
 		}
-		writeJSON(w, http.StatusOK, out)
+		writeAppended(w, http.StatusOK, func(b []byte) []byte { return appendTicketList(b, &out) })
 	})
 }
 
@@ -75,7 +75,8 @@ func handleTicketGet(d ticketDeps) http.Handler {
 		if err == nil {
 			var t *desk.Ticket
 			if t, err = d.svc.Ticket(r.Context(), actorFrom(r), id); err == nil {
-				writeJSON(w, http.StatusOK, d.linker(r).ticket(t))
+				v := d.linker(r).ticket(t)
+				writeAppended(w, http.StatusOK, v.appendJSON)
 				return
 			}
 		}
