@@ -76,121 +76,93 @@ func appendTime(b []byte, t time.Time) []byte {
 	return append(b, '"')
 }
 
-// appendOptString appends *s, or null.
-func appendOptString(b []byte, s *string) []byte {
-	if s == nil {
-		return append(b, "null"...)
+// appendKey appends a field's name with its separator: `"name":` right
+// after an object's opening brace, `,"name":` after another field. Names
+// are the API's plain ASCII field names.
+func appendKey(b []byte, name string) []byte {
+	if b[len(b)-1] != '{' {
+		b = append(b, ',')
 	}
-	return appendString(b, *s)
+	return append(append(append(b, '"'), name...), '"', ':')
 }
 
+// appendNullable appends *v with appendV, or null when v is nil.
+func appendNullable[T any](b []byte, v *T, appendV func(*T, []byte) []byte) []byte {
+	if v == nil {
+		return append(b, "null"...)
+	}
+	return appendV(v, b)
+}
+
+// appendArray appends items with appendItem, or null for a nil slice (as
+// encoding/json does).
+func appendArray[T any](b []byte, items []T, appendItem func(*T, []byte) []byte) []byte {
+	if items == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i := range items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendItem(&items[i], b)
+	}
+	return append(b, ']')
+}
+
+func appendStringPtr(s *string, b []byte) []byte { return appendString(b, *s) }
+
+func appendIntPtr(n *int64, b []byte) []byte { return strconv.AppendInt(b, *n, 10) }
+
 func (v *userRefJSON) appendJSON(b []byte) []byte {
-	b = append(b, `{"id":`...)
-	b = strconv.AppendInt(b, v.ID, 10)
-	b = append(b, `,"username":`...)
-	b = appendString(b, v.Username)
-	b = append(b, `,"email":`...)
-	b = appendString(b, v.Email)
+	b = strconv.AppendInt(appendKey(append(b, '{'), "id"), v.ID, 10)
+	b = appendString(appendKey(b, "username"), v.Username)
+	b = appendString(appendKey(b, "email"), v.Email)
 	return append(b, '}')
 }
 
 func (v *attachmentJSON) appendJSON(b []byte) []byte {
-	b = append(b, `{"id":`...)
-	b = strconv.AppendInt(b, v.ID, 10)
-	b = append(b, `,"filename":`...)
-	b = appendString(b, v.Filename)
-	b = append(b, `,"content_type":`...)
-	b = appendString(b, v.ContentType)
-	b = append(b, `,"size":`...)
-	b = strconv.AppendInt(b, v.Size, 10)
-	b = append(b, `,"url":`...)
-	b = appendString(b, v.URL)
-	b = append(b, `,"download_url":`...)
-	b = appendString(b, v.DownloadURL)
+	b = strconv.AppendInt(appendKey(append(b, '{'), "id"), v.ID, 10)
+	b = appendString(appendKey(b, "filename"), v.Filename)
+	b = appendString(appendKey(b, "content_type"), v.ContentType)
+	b = strconv.AppendInt(appendKey(b, "size"), v.Size, 10)
+	b = appendString(appendKey(b, "url"), v.URL)
+	b = appendString(appendKey(b, "download_url"), v.DownloadURL)
 	return append(b, '}')
 }
 
 func (v *ticketJSON) appendJSON(b []byte) []byte {
-	b = append(b, `{"id":`...)
-	b = strconv.AppendInt(b, v.ID, 10)
-	b = append(b, `,"title":`...)
-	b = appendString(b, v.Title)
-	b = append(b, `,"description":`...)
-	b = appendString(b, v.Description)
-	b = append(b, `,"category":`...)
-	b = appendString(b, string(v.Category))
-	b = append(b, `,"status":`...)
-	b = appendString(b, string(v.Status))
-	b = append(b, `,"priority":`...)
-	b = appendString(b, string(v.Priority))
-	b = append(b, `,"created_by":`...)
-	b = v.CreatedBy.appendJSON(b)
-	b = append(b, `,"assignee":`...)
-	if v.Assignee == nil {
-		b = append(b, "null"...)
-	} else {
-		b = v.Assignee.appendJSON(b)
-	}
-	b = append(b, `,"created_at":`...)
-	b = appendTime(b, v.CreatedAt)
-	b = append(b, `,"updated_at":`...)
-	b = appendTime(b, v.UpdatedAt)
-	b = append(b, `,"attachments":`...)
-	if v.Attachments == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range v.Attachments {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = v.Attachments[i].appendJSON(b)
-		}
-		b = append(b, ']')
-	}
-	b = append(b, `,"attachment":`...)
-	b = appendOptString(b, v.Attachment)
-	b = append(b, `,"chat_id":`...)
-	if v.ChatID == nil {
-		b = append(b, "null"...)
-	} else {
-		b = strconv.AppendInt(b, *v.ChatID, 10)
-	}
+	b = strconv.AppendInt(appendKey(append(b, '{'), "id"), v.ID, 10)
+	b = appendString(appendKey(b, "title"), v.Title)
+	b = appendString(appendKey(b, "description"), v.Description)
+	b = appendString(appendKey(b, "category"), string(v.Category))
+	b = appendString(appendKey(b, "status"), string(v.Status))
+	b = appendString(appendKey(b, "priority"), string(v.Priority))
+	b = v.CreatedBy.appendJSON(appendKey(b, "created_by"))
+	b = appendNullable(appendKey(b, "assignee"), v.Assignee, (*userRefJSON).appendJSON)
+	b = appendTime(appendKey(b, "created_at"), v.CreatedAt)
+	b = appendTime(appendKey(b, "updated_at"), v.UpdatedAt)
+	b = appendArray(appendKey(b, "attachments"), v.Attachments, (*attachmentJSON).appendJSON)
+	b = appendNullable(appendKey(b, "attachment"), v.Attachment, appendStringPtr)
+	b = appendNullable(appendKey(b, "chat_id"), v.ChatID, appendIntPtr)
 	return append(b, '}')
 }
 
-// appendTicketList appends a page of tickets with its paging fields.
+// appendTicketList appends a page of tickets with its paging fields (the
+// last three are omitempty).
 func appendTicketList(b []byte, v *listJSON[ticketJSON]) []byte {
-	b = append(b, `{"count":`...)
-	b = strconv.AppendInt(b, int64(v.Count), 10)
-	b = append(b, `,"next":`...)
-	b = appendOptString(b, v.Next)
-	b = append(b, `,"previous":`...)
-	b = appendOptString(b, v.Previous)
-	b = append(b, `,"results":`...)
-	if v.Results == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range v.Results {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = v.Results[i].appendJSON(b)
-		}
-		b = append(b, ']')
-	}
+	b = strconv.AppendInt(appendKey(append(b, '{'), "count"), int64(v.Count), 10)
+	b = appendNullable(appendKey(b, "next"), v.Next, appendStringPtr)
+	b = appendNullable(appendKey(b, "previous"), v.Previous, appendStringPtr)
+	b = appendArray(appendKey(b, "results"), v.Results, (*ticketJSON).appendJSON)
 	if v.CountExact != nil {
-		b = append(b, `,"count_exact":`...)
-		b = strconv.AppendBool(b, *v.CountExact)
+		b = strconv.AppendBool(appendKey(b, "count_exact"), *v.CountExact)
 	}
 	if v.Ordering != "" {
-		b = append(b, `,"ordering":`...)
-		b = appendString(b, v.Ordering)
+		b = appendString(appendKey(b, "ordering"), v.Ordering)
 	}
 	if v.NextCursor != nil {
-		b = append(b, `,"next_cursor":`...)
-		b = appendString(b, *v.NextCursor)
+		b = appendString(appendKey(b, "next_cursor"), *v.NextCursor)
 	}
 	return append(b, '}')
 }
@@ -207,8 +179,7 @@ func writeAppended(w http.ResponseWriter, status int, appendTo func([]byte) []by
 	bp := jsonBuffers.Get().(*[]byte)
 	b := append(appendTo((*bp)[:0]), '\n')
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
+	setJSONHeaders(h)
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
