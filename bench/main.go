@@ -32,6 +32,7 @@ type options struct {
 	out         string
 	bin         string
 	hello       string
+	only        []string // scenario name fragments; empty runs them all
 }
 
 func main() {
@@ -45,8 +46,15 @@ func main() {
 	flag.StringVar(&o.dataDir, "data", "bench/data", "where seeded databases are kept between runs")
 	flag.StringVar(&o.pgURL, "pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL server (a schema per size is created in it)")
 	flag.StringVar(&o.out, "out", "bench/results", "directory for the Markdown report")
+	var only, bin string
+	flag.StringVar(&bin, "bin", "", "measure this ticketflow binary instead of building ./cmd/ticketflow (to compare builds)")
+	flag.StringVar(&only, "only", "", "run only the scenarios whose names contain one of these comma-separated fragments (skips uploads); for profiling one path")
 	flag.Parse()
 	o.engines = strings.Split(engines, ",")
+	o.bin = bin
+	if only != "" {
+		o.only = strings.Split(only, ",")
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := runBench(ctx, o); err != nil {
@@ -61,10 +69,13 @@ func runBench(ctx context.Context, o options) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	o.bin, o.hello = filepath.Join(tmp, "ticketflow"), filepath.Join(tmp, "hello")
+	o.hello = filepath.Join(tmp, "hello")
 	fmt.Println("building…")
-	if err := run(ctx, "go", "build", "-o", o.bin, "./cmd/ticketflow"); err != nil {
-		return err
+	if o.bin == "" {
+		o.bin = filepath.Join(tmp, "ticketflow")
+		if err := run(ctx, "go", "build", "-o", o.bin, "./cmd/ticketflow"); err != nil {
+			return err
+		}
 	}
 	if err := run(ctx, "go", "build", "-o", o.hello, "./bench/hello"); err != nil {
 		return err

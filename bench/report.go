@@ -15,6 +15,14 @@ func render(o options, ceiling result, reps []*report) string {
 	fmt.Fprintf(&b, "## %d tickets, %d concurrent clients, %s per scenario\n\n", o.tickets, o.concurrency, o.duration)
 	fmt.Fprintf(&b, "Machine: %d CPUs (load generator on the same machine). Ceiling: bare net/http hello = **%.0f req/s** (p50 %s, p99 %s).\n\n",
 		runtime.NumCPU(), ceiling.Rate, ms(ceiling.P50), ms(ceiling.P99))
+	for _, r := range reps {
+		if r.SizedCeiling.Rate == 0 || len(r.Results) == 0 {
+			continue
+		}
+		list := r.Results[0]
+		fmt.Fprintf(&b, "%s: the admin list page is %d bytes; hello answering with a body that size = **%.0f req/s** (p99 %s), %.0f%% of hello. The %s reaches %.0f%% of it.\n\n",
+			r.Engine, r.ListBytes, r.SizedCeiling.Rate, ms(r.SizedCeiling.P99), 100*r.SizedCeiling.Rate/ceiling.Rate, list.Name, 100*list.Rate/r.SizedCeiling.Rate)
+	}
 	b.WriteString("| scenario |")
 	for _, r := range reps {
 		fmt.Fprintf(&b, " %s req/s | %% of hello | p50 | p95 | p99 | errors |", r.Engine)

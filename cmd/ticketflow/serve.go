@@ -26,10 +26,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	log, err := newLogger(&c, stderr)
+	logBuf := newLogBuffer(stderr)
+	defer logBuf.Close()
+	log, err := newLogger(&c, logBuf)
 	if err != nil {
 		return err
 	}
+	log = slog.New(flushingHandler{log.Handler(), logBuf})
 	start := time.Now()
 	setGCPercent(os.Getenv("GOGC"))
 	if !store.IsPostgresURL(c.DatabaseURL) {

@@ -226,7 +226,7 @@ func (s *Service) Authenticate(ctx context.Context, access string) (*desk.User, 
 	if err != nil {
 		return nil, ErrNotAuthenticated
 	}
-	u, err := s.store.UserByID(ctx, c.UserID)
+	u, err := s.store.AuthUser(ctx, c.UserID)
 	if desk.IsKind(err, desk.KindNotFound) {
 		return nil, ErrNotAuthenticated
 	}

@@ -22,6 +22,7 @@ import (
 type Store interface {
 	CreateUser(ctx context.Context, u *desk.User) error
 	UserByID(ctx context.Context, id int64) (*desk.User, error)
+	AuthUser(ctx context.Context, id int64) (*desk.User, error)
 	UserByLogin(ctx context.Context, login string) (*desk.User, error)
 	Users(ctx context.Context, f store.UserFilter) ([]desk.User, int, error)
 	SetUserAccess(ctx context.Context, id int64, role desk.Role, active bool, now time.Time) (*desk.User, error)

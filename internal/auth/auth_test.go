@@ -215,3 +215,43 @@ func TestLimiter(t *testing.T) {
 		t.Fatalf("idle buckets kept: %d", l.Len())
 	}
 }
+
+// TestIssuerCacheExpiry checks that a token verified once (and so
+// remembered) is still refused once it expires, and that the cache stays
+// bounded.
+func TestIssuerCacheExpiry(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	iss, err := NewIssuer([]byte(strings.Repeat("k", 32)), time.Minute, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, _ := iss.Issue(42, 7)
+	for range 2 { // the second call is answered from the cache
+		if c, err := iss.Verify(tok); err != nil || c.UserID != 42 || c.TokenVersion != 7 {
+			t.Fatalf("Verify = %+v, %v", c, err)
+		}
+	}
+	if _, ok := iss.verified[tok]; !ok {
+		t.Fatal("a verified token was not remembered")
+	}
+	now = now.Add(time.Minute + leeway)
+	if _, err := iss.Verify(tok); err != ErrInvalidToken {
+		t.Fatalf("expired cached token accepted: %v", err)
+	}
+	// A token that differs in one signature character is not the cached one.
+	now = now.Add(-leeway - time.Second)
+	bad := tok[:len(tok)-2] + string('A'+(tok[len(tok)-2]-'A'+1)%26) + tok[len(tok)-1:]
+	if _, err := iss.Verify(bad); err != ErrInvalidToken {
+		t.Fatalf("altered token accepted: %v", err)
+	}
+	for i := range verifiedMax + 10 {
+		tk, _, _ := iss.Issue(int64(i+1), 0)
+		if _, err := iss.Verify(tk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(iss.verified); n > verifiedMax {
+		t.Fatalf("cache holds %d tokens, more than %d", n, verifiedMax)
+	}
+}

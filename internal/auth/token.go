@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -42,7 +43,21 @@ type Issuer struct {
 	secret []byte
 	ttl    time.Duration
 	now    func() time.Time
+
+	// verified remembers tokens that passed Verify, by their exact text,
+	// so that a client's next requests with the same token skip parsing
+	// and the HMAC. Expiry is still checked on every use. A forged token
+	// cannot hit the cache: its text differs from every verified one.
+	mu       sync.RWMutex
+	verified map[string]AccessClaims
 }
+
+// verifiedMax bounds the cache of verified tokens (about 300 bytes each);
+// when it is full it is emptied and refilled by the tokens still in use.
+const verifiedMax = 8192
+
+// leeway is the clock skew tolerated on a token's expiry.
+const leeway = 5 * time.Second
 
 const issuerName = "ticketflow"
 
@@ -52,7 +67,7 @@ func NewIssuer(secret []byte, ttl time.Duration, now func() time.Time) (*Issuer,
 	if len(secret) < MinSecretLen || knownBadSecret(string(secret)) {
 		return nil, ErrWeakSecret
 	}
-	return &Issuer{secret: secret, ttl: ttl, now: now}, nil
+	return &Issuer{secret: secret, ttl: ttl, now: now, verified: map[string]AccessClaims{}}, nil
 }
 
 func knownBadSecret(s string) bool {
@@ -98,10 +113,33 @@ var ErrInvalidToken = errors.New("auth: token is invalid or expired")
 // Verify checks a token's algorithm (HS256 only), signature, issuer, type
 // and expiry (required), and returns its claims.
 func (i *Issuer) Verify(token string) (AccessClaims, error) {
+	i.mu.RLock()
+	c, ok := i.verified[token]
+	i.mu.RUnlock()
+	if ok {
+		if !i.now().Before(c.ExpiresAt.Add(leeway)) {
+			return AccessClaims{}, ErrInvalidToken
+		}
+		return c, nil
+	}
+	c, err := i.verify(token)
+	if err != nil {
+		return c, err
+	}
+	i.mu.Lock()
+	if len(i.verified) >= verifiedMax {
+		clear(i.verified)
+	}
+	i.verified[token] = c
+	i.mu.Unlock()
+	return c, nil
+}
+
+func (i *Issuer) verify(token string) (AccessClaims, error) {
 	var c claims
 	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return i.secret, nil },
 		jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired(), jwt.WithIssuer(issuerName),
-		jwt.WithTimeFunc(i.now), jwt.WithLeeway(5*time.Second))
+		jwt.WithTimeFunc(i.now), jwt.WithLeeway(leeway))
 	if err != nil || c.Type != "access" {
 		return AccessClaims{}, ErrInvalidToken
 	}

@@ -78,7 +78,11 @@ type DB struct {
 	// running most of TicketFlow's queries.
 	stmts  stmtCache // on the read pool
 	wstmts stmtCache // on the writer
+	raw    rawStmts  // see rawQuery (SQLite's read pool)
 	wanted sync.Map  // queries to prepare on the writer when it is idle
+
+	authUsers userCache // see AuthUser
+	refs      userRefs  // see userRefs
 
 	// SQLite's writer (nil on PostgreSQL): see groupCommit.
 	writes     chan *write
@@ -346,6 +350,7 @@ func (db *DB) Close() error {
 	}
 	db.stmts.close()
 	db.wstmts.close()
+	db.raw.close()
 	err := db.w.Close()
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())

@@ -445,3 +445,69 @@ func TestLatestSchemaVersion(t *testing.T) {
 		t.Errorf("migrated to %d, latest %d", v, latest)
 	}
 }
+
+// TestAuthUserCache checks that AuthUser's cache never hides a change made
+// through the same store, and that a change made by another process (here a
+// second handle on the same file) shows within the cache's lifetime.
+func TestAuthUserCache(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		mkUser(t, db, "admin", desk.RoleAdmin)
+		u := mkUser(t, db, "carol", desk.RoleUser)
+		got, err := db.AuthUser(ctx, u.ID)
+		if err != nil || got.TokenVersion != 0 || !got.Active {
+			t.Fatalf("AuthUser = %+v, %v", got, err)
+		}
+		got.Username = "changed by the caller" // callers get a copy
+		if again, _ := db.AuthUser(ctx, u.ID); again.Username != "carol" {
+			t.Fatalf("the cache handed out its own copy: %q", again.Username)
+		}
+		if _, err := db.SetUserAccess(ctx, u.ID, desk.RoleUser, false, t0); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := db.AuthUser(ctx, u.ID); got.Active || got.TokenVersion != 1 {
+			t.Fatalf("after deactivation: %+v", got)
+		}
+		if err := db.SetPassword(ctx, u.ID, "y", t0); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := db.AuthUser(ctx, u.ID); got.TokenVersion != 2 || got.PasswordHash != "y" {
+			t.Fatalf("after a password change: %+v", got)
+		}
+		if _, err := db.AuthUser(ctx, 999999); !desk.IsKind(err, desk.KindNotFound) {
+			t.Fatalf("unknown user: %v", err)
+		}
+	})
+
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ticketflow.db")
+	var dbs [2]*store.DB
+	for i := range dbs {
+		db, err := store.Open(ctx, store.Config{SQLitePath: path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		if _, err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		dbs[i] = db
+	}
+	u := mkUser(t, dbs[0], "dave", desk.RoleUser)
+	if got, err := dbs[0].AuthUser(ctx, u.ID); err != nil || got.TokenVersion != 0 {
+		t.Fatalf("AuthUser = %+v, %v", got, err)
+	}
+	if err := dbs[1].SetPassword(ctx, u.ID, "z", t0); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		got, err := dbs[0].AuthUser(ctx, u.ID)
+		if err == nil && got.TokenVersion == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a change by another process never showed: %+v, %v", got, err)
+		}
+	}
+}

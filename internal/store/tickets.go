@@ -6,19 +6,22 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ncruces/go-sqlite3"
+
 	"ticketflow/internal/desk"
 )
 
 const ticketColumns = `t.id, t.title, t.description, t.category, t.status, t.priority, t.created_at, t.updated_at,
-	u.id, u.username, u.email, a.id, a.username, a.email,
-	(SELECT c.id FROM chats c WHERE c.ticket_id = t.id)`
+	t.created_by, t.assignee_id, (SELECT c.id FROM chats c WHERE c.ticket_id = t.id)`
 
 // withAttachments is an extra column saying whether a ticket has files of
 // its own, so that lists and details only look attachments up for those
 // that have some (most do not), in the same statement and read transaction.
 const withAttachments = `, EXISTS (SELECT 1 FROM attachments x WHERE x.ticket_id = t.id AND x.comment_id IS NULL)`
 
-const ticketFrom = ` FROM tickets t JOIN users u ON u.id = t.created_by LEFT JOIN users a ON a.id = t.assignee_id`
+// ticketFrom does not join the users: their references come from
+// db.refs (see userRefs).
+const ticketFrom = ` FROM tickets t`
 
 // ticketScanner scans rows of ticketColumns (plus withAttachments) into
 // tickets. One scanner serves every row of a result, so that the scan
@@ -29,17 +32,20 @@ type ticketScanner struct {
 	prio           int
 	created, upd   int64
 	aID            sql.NullInt64
-	aName, aEmail  sql.NullString
 	chat           sql.NullInt64
 	hasAttachments bool
+	total          int64 // the countColumn, when the query has one
 	dest           []any
 }
 
-func newTicketScanner() *ticketScanner {
+func newTicketScanner(withTotal bool) *ticketScanner {
 	s := &ticketScanner{}
 	s.dest = []any{&s.t.ID, &s.t.Title, &s.t.Description, &s.cat, &s.st, &s.prio, &s.created, &s.upd,
-		&s.t.CreatedBy.ID, &s.t.CreatedBy.Username, &s.t.CreatedBy.Email, &s.aID, &s.aName, &s.aEmail, &s.chat,
+		&s.t.CreatedBy.ID, &s.aID, &s.chat,
 		&s.hasAttachments}
+	if withTotal {
+		s.dest = append(s.dest, &s.total)
+	}
 	return s
 }
 
@@ -57,7 +63,7 @@ func (s *ticketScanner) scan(row interface{ Scan(...any) error }, t *desk.Ticket
 	}
 	t.CreatedAt, t.UpdatedAt, t.ChatID = fromMicros(s.created), fromMicros(s.upd), s.chat.Int64
 	if s.aID.Valid {
-		t.Assignee = &desk.UserRef{ID: s.aID.Int64, Username: s.aName.String, Email: s.aEmail.String}
+		t.Assignee = &desk.UserRef{ID: s.aID.Int64} // see userRefs.resolve
 	}
 	return s.hasAttachments, nil
 }
@@ -101,10 +107,28 @@ func nullID(r *desk.UserRef) any {
 
 // TicketByID returns the ticket with its attachments, or a KindNotFound error.
 func (db *DB) TicketByID(ctx context.Context, id int64) (*desk.Ticket, error) {
-	t := new(desk.Ticket)
-	has, err := newTicketScanner().scan(db.queryRow(ctx, `SELECT `+ticketColumns+withAttachments+ticketFrom+` WHERE t.id = ?`, id), t)
+	one := make([]desk.Ticket, 1)
+	t := &one[0]
+	const q = `SELECT ` + ticketColumns + withAttachments + ticketFrom + ` WHERE t.id = ?`
+	var has bool
+	var err error
+	if db.dialect == SQLite {
+		found := false
+		err = db.rawQuery(ctx, q, []any{id}, func(st *sqlite3.Stmt) error {
+			has, found = scanTicketRaw(st, t), true
+			return nil
+		})
+		if err == nil && !found {
+			err = desk.ErrNotFound
+		}
+	} else {
+		has, err = newTicketScanner(false).scan(db.queryRow(ctx, q, id), t)
+	}
 	if err != nil {
 		return nil, db.wrap(err)
+	}
+	if err := db.refs.resolveTickets(ctx, db, one); err != nil {
+		return nil, err
 	}
 	if !has {
 		return t, nil
@@ -309,11 +333,6 @@ func (db *DB) Tickets(ctx context.Context, f TicketFilter) (*TicketPage, error) 
 		if page.Order == "" || page.Order == OrderRelevance {
 			page.Order = OrderNewest
 		}
-		total, err := db.countTickets(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		page.Total = total
 		return page, db.listTickets(ctx, page, where, args, f, limit)
 	}
 	terms := SearchTerms(f.Search)
@@ -357,6 +376,15 @@ func limitClause(n int) string { return " LIMIT " + strconv.Itoa(n) }
 
 // countTickets sums the maintained counts for an unsearched filter.
 func (db *DB) countTickets(ctx context.Context, f TicketFilter) (int, error) {
+	q, args := countQuery(f)
+	var n int64
+	err := db.queryRow(ctx, q, args...).Scan(&n)
+	return int(n), db.wrap(err)
+}
+
+// countQuery is the query summing the maintained counts for an unsearched
+// filter.
+func countQuery(f TicketFilter) (string, []any) {
 	q := `SELECT coalesce(sum(n), 0) FROM ticket_counts WHERE user_id = ?`
 	args := []any{f.OwnerID}
 	if f.Category != "" {
@@ -365,9 +393,7 @@ func (db *DB) countTickets(ctx context.Context, f TicketFilter) (int, error) {
 	if f.Status != "" {
 		q, args = q+" AND status = ?", append(args, string(f.Status))
 	}
-	var n int64
-	err := db.queryRow(ctx, q, args...).Scan(&n)
-	return int(n), db.wrap(err)
+	return q, args
 }
 
 // matchPredicate returns a WHERE condition restricting t to search matches
@@ -421,15 +447,15 @@ func (db *DB) rankTickets(ctx context.Context, page *TicketPage, where []string,
 		args = append(args, mq, mq, offset)
 	} else {
 		q = `SELECT ` + ticketColumns + withAttachments + ` FROM (SELECT rowid AS id, bm25(tickets_fts, 10.0, 1.0, 10.0) AS score
-			FROM tickets_fts WHERE tickets_fts MATCH ?) m CROSS JOIN tickets t ON t.id = m.id
-			JOIN users u ON u.id = t.created_by LEFT JOIN users a ON a.id = t.assignee_id`
+			FROM tickets_fts WHERE tickets_fts MATCH ?) m CROSS JOIN tickets t ON t.id = m.id`
 		if len(where) > 0 {
 			q += ` WHERE ` + strings.Join(where, " AND ")
 		}
 		q += ` ORDER BY m.score, t.id DESC` + limitClause(limit+1) + ` OFFSET ?`
 		args = append(append([]any{mq}, args...), offset)
 	}
-	return db.fillPage(ctx, page, q, args, limit)
+	_, err := db.fillPage(ctx, page, q, args, limit, false)
+	return err
 }
 
 // scanMatches fills page with matches newest filed first by walking the
@@ -446,10 +472,9 @@ func (db *DB) scanMatches(ctx context.Context, page *TicketPage, where []string,
 		offset = 0
 	}
 	q := `SELECT ` + ticketColumns + withAttachments + ` FROM tickets_fts f CROSS JOIN tickets t ON t.id = f.rowid
-		JOIN users u ON u.id = t.created_by LEFT JOIN users a ON a.id = t.assignee_id
 		WHERE ` + strings.Join(append([]string{"tickets_fts MATCH ?"}, where...), " AND ") +
 		` ORDER BY f.rowid DESC` + limitClause(limit+1) + ` OFFSET ?`
-	if err := db.fillPage(ctx, page, q, append(append([]any{mq}, args...), offset), limit); err != nil {
+	if _, err := db.fillPage(ctx, page, q, append(append([]any{mq}, args...), offset), limit, false); err != nil {
 		return err
 	}
 	if page.HasMore {
@@ -460,7 +485,18 @@ func (db *DB) scanMatches(ctx context.Context, page *TicketPage, where []string,
 }
 
 // listTickets fills page with one keyset- or offset-paged slice of tickets.
+// An unsearched list also sets page.Total, from a count subquery in the
+// same statement: one statement and one read snapshot instead of two.
 func (db *DB) listTickets(ctx context.Context, page *TicketPage, where []string, args []any, f TicketFilter, limit int) error {
+	counted := f.Search == ""
+	var countArgs []any
+	q := `SELECT ` + ticketColumns + withAttachments
+	if counted {
+		var cq string
+		cq, countArgs = countQuery(f)
+		q += `, (` + cq + `)`
+	}
+	q += ticketFrom
 	col, desc := page.Order.column()
 	cmp, dir := ">", "ASC"
 	if desc {
@@ -472,13 +508,22 @@ func (db *DB) listTickets(ctx context.Context, page *TicketPage, where []string,
 		args = append(args, f.After.Key, f.After.ID)
 		offset = 0
 	}
-	q := `SELECT ` + ticketColumns + withAttachments + ticketFrom
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	q += ` ORDER BY ` + col + ` ` + dir + `, t.id ` + dir + limitClause(limit+1) + ` OFFSET ?`
-	if err := db.fillPage(ctx, page, q, append(args, offset), limit); err != nil {
+	total, err := db.fillPage(ctx, page, q, append(append(countArgs, args...), offset), limit, counted)
+	if err != nil {
 		return err
+	}
+	if counted {
+		page.Total = int(total)
+		if len(page.Tickets) == 0 && (offset > 0 || f.After != nil) {
+			// Past the end: no row carried the count.
+			if page.Total, err = db.countTickets(ctx, f); err != nil {
+				return err
+			}
+		}
 	}
 	if page.HasMore {
 		last := &page.Tickets[len(page.Tickets)-1]
@@ -487,41 +532,65 @@ func (db *DB) listTickets(ctx context.Context, page *TicketPage, where []string,
 	return nil
 }
 
-func (db *DB) fillPage(ctx context.Context, page *TicketPage, q string, args []any, limit int) error {
-	rows, err := db.query(ctx, q, args...)
-	if err != nil {
-		return db.wrap(err)
-	}
-	defer rows.Close()
+// fillPage runs q, whose rows are ticketColumns and withAttachments (and,
+// if counted, a count, which it returns), into page.
+func (db *DB) fillPage(ctx context.Context, page *TicketPage, q string, args []any, limit int, counted bool) (int64, error) {
 	page.Tickets = make([]desk.Ticket, 0, limit+1) // the extra row says whether there is more
 	var ids []int64                                // of tickets with attachments
-	sc := newTicketScanner()
-	for rows.Next() {
-		page.Tickets = append(page.Tickets, desk.Ticket{})
-		t := &page.Tickets[len(page.Tickets)-1]
-		has, err := sc.scan(rows, t)
+	var total int64
+	if db.dialect == SQLite {
+		err := db.rawQuery(ctx, q, args, func(st *sqlite3.Stmt) error {
+			page.Tickets = append(page.Tickets, desk.Ticket{})
+			t := &page.Tickets[len(page.Tickets)-1]
+			if scanTicketRaw(st, t) && len(page.Tickets) <= limit {
+				ids = append(ids, t.ID)
+			}
+			if counted {
+				total = st.ColumnInt64(12)
+			}
+			return nil
+		})
 		if err != nil {
-			return db.wrap(err)
+			return 0, db.wrap(err)
 		}
-		if has && len(page.Tickets) <= limit {
-			ids = append(ids, t.ID)
+	} else {
+		rows, err := db.query(ctx, q, args...)
+		if err != nil {
+			return 0, db.wrap(err)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return db.wrap(err)
+		defer rows.Close()
+		sc := newTicketScanner(counted)
+		for rows.Next() {
+			page.Tickets = append(page.Tickets, desk.Ticket{})
+			t := &page.Tickets[len(page.Tickets)-1]
+			has, err := sc.scan(rows, t)
+			if err != nil {
+				return 0, db.wrap(err)
+			}
+			if has && len(page.Tickets) <= limit {
+				ids = append(ids, t.ID)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return 0, db.wrap(err)
+		}
+		total = sc.total
 	}
 	if len(page.Tickets) > limit {
 		page.Tickets, page.HasMore = page.Tickets[:limit], true
 	}
+	if err := db.refs.resolveTickets(ctx, db, page.Tickets); err != nil {
+		return 0, err
+	}
 	if len(ids) == 0 {
-		return nil
+		return total, nil
 	}
 	atts, err := db.ticketAttachments(ctx, ids)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	for i := range page.Tickets {
 		page.Tickets[i].Attachments = atts[page.Tickets[i].ID]
 	}
-	return nil
+	return total, nil
 }

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -191,6 +192,23 @@ func TestTicketListing(t *testing.T) {
 		off, _ := db.Tickets(ctx, store.TicketFilter{Limit: 5, Offset: 5})
 		if !slices.Equal(titles(next), []string{"t24", "t23", "t22", "t21", "t20"}) || !slices.Equal(titles(next), titles(off)) {
 			t.Fatalf("page 2: keyset %v, offset %v", titles(next), titles(off))
+		}
+		// Every page carries the total, also an empty one past the end
+		// (whose count is not in any row).
+		for _, tt := range []struct {
+			f    store.TicketFilter
+			want int
+		}{
+			{store.TicketFilter{Limit: 5, Offset: 25}, 30},
+			{store.TicketFilter{Limit: 5, Offset: 40}, 30},
+			{store.TicketFilter{Limit: 5, Category: desk.CategoryFinancial, Offset: 1000}, 10},
+			{store.TicketFilter{Limit: 5, OwnerID: jane.ID, Offset: 15}, 15},
+			{store.TicketFilter{Limit: 5, OwnerID: jane.ID, Category: desk.CategoryProduct}, 5},
+		} {
+			pg, err := db.Tickets(ctx, tt.f)
+			if err != nil || pg.Total != tt.want {
+				t.Fatalf("%+v: total %d (want %d), %v", tt.f, pg.Total, tt.want, err)
+			}
 		}
 		// Walk every page by cursor in every order and check nothing is lost or repeated.
 		for _, o := range []store.Order{store.OrderNewest, store.OrderOldest, store.OrderUpdated, store.OrderUpdatedFirst, store.OrderPriority, store.OrderPriorityLow} {
@@ -433,6 +451,90 @@ func TestSearchBounds(t *testing.T) {
 		p, _ = db.Tickets(ctx, store.TicketFilter{Search: "common", OwnerID: other.ID})
 		if p.Order != store.OrderRelevance || p.Total != 1 || !slices.Equal(titles(p), []string{"common 7"}) {
 			t.Fatalf("scoped: %s %d %v", p.Order, p.Total, titles(p))
+		}
+	})
+}
+
+// TestTicketReadsCanceled checks that list and detail reads give up with
+// the context's error once it is canceled (SQLite reads them below
+// database/sql, so its interrupt handling is the store's own).
+func TestTicketReadsCanceled(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, db *store.DB) {
+		u := mkUser(t, db, "erin", desk.RoleUser)
+		tk := mkTicket(t, db, u, "printer", "jams", desk.CategoryTechnical, t0)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if _, err := db.Tickets(ctx, store.TicketFilter{}); !errors.Is(err, context.Canceled) {
+			t.Errorf("list: %v", err)
+		}
+		if _, err := db.TicketByID(ctx, tk.ID); !errors.Is(err, context.Canceled) {
+			t.Errorf("detail: %v", err)
+		}
+		// The connection the canceled read used still works.
+		for range 8 {
+			if got, err := db.TicketByID(context.Background(), tk.ID); err != nil || got.Title != "printer" {
+				t.Fatalf("after a canceled read: %+v, %v", got, err)
+			}
+		}
+		if _, err := db.TicketByID(context.Background(), tk.ID+1); !desk.IsKind(err, desk.KindNotFound) {
+			t.Fatalf("missing ticket: %v", err)
+		}
+	})
+}
+
+// TestTicketUserRefs checks the creator and assignee references of listed
+// and fetched tickets, read from the database and then from the cache of
+// user references.
+func TestTicketUserRefs(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		agent := mkUser(t, db, "agent", desk.RoleAdmin)
+		users := []*desk.User{mkUser(t, db, "fran", desk.RoleUser), mkUser(t, db, "gus", desk.RoleUser), mkUser(t, db, "hal", desk.RoleUser)}
+		want := map[int64][2]string{} // ticket → creator, assignee ("" when none)
+		for i := range 9 {
+			owner := users[i%3]
+			tk := &desk.Ticket{Title: fmt.Sprint("t", i), Description: "d", Category: desk.CategoryProduct, Status: desk.StatusNew,
+				Priority: desk.PriorityLow, CreatedBy: owner.Ref(), CreatedAt: t0, UpdatedAt: t0}
+			assignee := ""
+			if i%2 == 0 {
+				r := agent.Ref()
+				tk.Assignee, assignee = &r, "agent"
+			}
+			if err := db.CreateTicket(ctx, tk); err != nil {
+				t.Fatal(err)
+			}
+			want[tk.ID] = [2]string{owner.Username, assignee}
+		}
+		check := func(tk *desk.Ticket) {
+			t.Helper()
+			w := want[tk.ID]
+			if tk.CreatedBy.Username != w[0] || tk.CreatedBy.Email != w[0]+"@example.com" {
+				t.Errorf("ticket %d: creator %+v, want %s", tk.ID, tk.CreatedBy, w[0])
+			}
+			switch {
+			case w[1] == "" && tk.Assignee != nil:
+				t.Errorf("ticket %d: assignee %+v, want none", tk.ID, tk.Assignee)
+			case w[1] != "" && (tk.Assignee == nil || tk.Assignee.Username != w[1] || tk.Assignee.ID != agent.ID || tk.Assignee.Email != "agent@example.com"):
+				t.Errorf("ticket %d: assignee %+v, want %s", tk.ID, tk.Assignee, w[1])
+			}
+		}
+		for range 2 { // the second round reads the references from the cache
+			page, err := db.Tickets(ctx, store.TicketFilter{})
+			if err != nil || len(page.Tickets) != 9 {
+				t.Fatalf("list: %d tickets, %v", len(page.Tickets), err)
+			}
+			for i := range page.Tickets {
+				check(&page.Tickets[i])
+			}
+			for id := range want {
+				tk, err := db.TicketByID(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				check(tk)
+			}
 		}
 	})
 }

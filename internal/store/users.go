@@ -4,7 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"maps"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -49,6 +54,158 @@ func (db *DB) CreateUser(ctx context.Context, u *desk.User) error {
 func (db *DB) UserByID(ctx context.Context, id int64) (*desk.User, error) {
 	u, err := scanUser(db.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
 	return u, db.wrap(err)
+}
+
+// AuthUser is UserByID for authenticating a request: it answers from a
+// short-lived cache, since every API request looks its user up. Changes
+// made through this DB (role, active flag, password, token version) drop
+// the cached entry at once; changes made by another process (the
+// create-admin command, another instance on PostgreSQL) are seen within
+// authUserTTL.
+func (db *DB) AuthUser(ctx context.Context, id int64) (*desk.User, error) {
+	if u, ok := db.authUsers.get(id); ok {
+		return u, nil
+	}
+	gen := db.authUsers.gen.Load()
+	u, err := db.UserByID(ctx, id)
+	if err == nil {
+		db.authUsers.put(gen, u)
+	}
+	return u, err
+}
+
+// authUserTTL is how long AuthUser trusts a cached user.
+const authUserTTL = time.Second
+
+// authUserMax bounds the cache; when full it is emptied.
+const authUserMax = 10000
+
+// userCache is AuthUser's cache. gen counts invalidations, so that a
+// lookup that raced a change does not store what it read before it.
+type userCache struct {
+	mu  sync.RWMutex
+	m   map[int64]cachedUser
+	gen atomic.Uint64
+}
+
+type cachedUser struct {
+	u  desk.User
+	at time.Time
+}
+
+func (c *userCache) get(id int64) (*desk.User, bool) {
+	c.mu.RLock()
+	e, ok := c.m[id]
+	c.mu.RUnlock()
+	if !ok || time.Since(e.at) >= authUserTTL {
+		return nil, false
+	}
+	return &e.u, true // a copy: callers may change it
+}
+
+func (c *userCache) put(gen uint64, u *desk.User) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen.Load() != gen {
+		return
+	}
+	if c.m == nil || len(c.m) >= authUserMax {
+		c.m = make(map[int64]cachedUser)
+	}
+	c.m[u.ID] = cachedUser{u: *u, at: time.Now()}
+}
+
+// forget drops a user whose row changed.
+func (c *userCache) forget(id int64) {
+	c.mu.Lock()
+	c.gen.Add(1)
+	delete(c.m, id)
+	c.mu.Unlock()
+}
+
+// userRefs caches users' public references (id, username, email) for the
+// ticket reads, which would otherwise join the users table twice per row.
+// A user's username and email never change once the user exists (nothing
+// updates them and users are never deleted), so an entry never goes stale,
+// on this instance or any other. A feature that renames users must drop
+// the entry here.
+type userRefs struct {
+	mu sync.RWMutex
+	m  map[int64]desk.UserRef
+}
+
+// userRefsMax bounds the cache (about 100 bytes an entry); when full it
+// is emptied and refilled by the users still being read.
+const userRefsMax = 100000
+
+// resolveTickets fills in the creator's and assignee's username and email
+// of each ticket, whose reference carries only the id.
+func (c *userRefs) resolveTickets(ctx context.Context, db *DB, ts []desk.Ticket) error {
+	var missing []int64
+	c.mu.RLock()
+	for i := range ts {
+		t := &ts[i]
+		if u, ok := c.m[t.CreatedBy.ID]; ok {
+			t.CreatedBy = u
+		} else {
+			missing = append(missing, t.CreatedBy.ID)
+		}
+		if t.Assignee != nil {
+			if u, ok := c.m[t.Assignee.ID]; ok {
+				*t.Assignee = u
+			} else {
+				missing = append(missing, t.Assignee.ID)
+			}
+		}
+	}
+	c.mu.RUnlock()
+	if len(missing) == 0 {
+		return nil
+	}
+	slices.Sort(missing)
+	missing = slices.Compact(missing)
+	args := make([]any, len(missing))
+	for i, id := range missing {
+		args[i] = id
+	}
+	rows, err := db.query(ctx, `SELECT id, username, email FROM users WHERE id IN (`+
+		strings.TrimSuffix(strings.Repeat("?,", len(missing)), ",")+`)`, args...)
+	if err != nil {
+		return db.wrap(err)
+	}
+	defer rows.Close()
+	found := make(map[int64]desk.UserRef, len(missing))
+	for rows.Next() {
+		var u desk.UserRef
+		if err := rows.Scan(&u.ID, &u.Username, &u.Email); err != nil {
+			return db.wrap(err)
+		}
+		found[u.ID] = u
+	}
+	if err := rows.Err(); err != nil {
+		return db.wrap(err)
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m)+len(found) > userRefsMax {
+		c.m = make(map[int64]desk.UserRef)
+	}
+	maps.Copy(c.m, found)
+	c.mu.Unlock()
+	for i := range ts {
+		t := &ts[i]
+		if u, ok := found[t.CreatedBy.ID]; ok {
+			t.CreatedBy = u
+		}
+		if u, ok := found[assigneeID(t)]; t.Assignee != nil && ok {
+			*t.Assignee = u
+		}
+	}
+	for _, id := range missing {
+		if _, ok := found[id]; !ok {
+			return fmt.Errorf("store: a ticket refers to user %d, who does not exist", id)
+		}
+	}
+	return nil
 }
 
 // UserByLogin returns the user whose email or username equals login
@@ -177,16 +334,19 @@ func (db *DB) SetUserAccess(ctx context.Context, id int64, role desk.Role, activ
 		out = u
 		return err
 	})
+	db.authUsers.forget(id)
 	return out, err
 }
 
 // SetPassword replaces a user's password hash and bumps their token version.
 func (db *DB) SetPassword(ctx context.Context, id int64, hash string, now time.Time) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := db.exec(ctx, tx, `UPDATE users SET password_hash = ?, token_version = token_version + 1,
 			updated_at = ? WHERE id = ?`, hash, micros(now), id)
 		return notFoundIfNone(res, err)
 	})
+	db.authUsers.forget(id)
+	return err
 }
 
 func notFoundIfNone(res sql.Result, err error) error {
@@ -211,3 +371,10 @@ func escapeLike(s string) string {
 // refuses NUL bytes and invalid UTF-8 (an error, where SQLite simply finds
 // nothing), so lookups by such keys answer "no match" here instead.
 func storable(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
+func assigneeID(t *desk.Ticket) int64 {
+	if t.Assignee == nil {
+		return 0
+	}
+	return t.Assignee.ID
+}

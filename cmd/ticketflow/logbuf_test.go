@@ -1,0 +1,52 @@
+package main
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// lockedBuffer is a bytes.Buffer safe for the flusher goroutine.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestLogBuffer(t *testing.T) {
+	t.Parallel()
+	var out lockedBuffer
+	buf := newLogBuffer(&out)
+	log := slog.New(flushingHandler{slog.NewTextHandler(buf, nil), buf}).With("app", "tf")
+	log.Info("request one")
+	log.Warn("disk nearly full")
+	// A warning is written at once, with what came before it.
+	if s := out.String(); !strings.Contains(s, "request one") || !strings.Contains(s, "disk nearly full") || !strings.Contains(s, "app=tf") {
+		t.Fatalf("after a warning the log holds %q", s)
+	}
+	log.Info("request two")
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "request two"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("an info line was never flushed")
+		}
+	}
+	log.Info("request three")
+	buf.Close()
+	if !strings.Contains(out.String(), "request three") {
+		t.Fatalf("Close did not flush: %q", out.String())
+	}
+}
