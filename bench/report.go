@@ -56,6 +56,9 @@ func render(o options, ceiling result, reps []*report) string {
 		{"idle RSS after start", func(r *report) string { return fmt.Sprintf("%.1f MiB", r.IdleRSS) }},
 		{"RSS after the load runs", func(r *report) string { return fmt.Sprintf("%.1f MiB", r.AfterLoadRSS) }},
 		{"peak RSS, 10 concurrent 10 MB uploads", func(r *report) string {
+			if r.UploadPeakRSS == 0 {
+				return "not measured (-only)"
+			}
 			return fmt.Sprintf("%.1f MiB (from %.1f)", r.UploadPeakRSS, r.UploadBaseline)
 		}},
 	}

@@ -15,16 +15,19 @@ import (
 // flushingHandler), and everything on shutdown. A process killed with
 // SIGKILL loses at most logFlushEvery of info lines.
 type logBuffer struct {
-	mu   sync.Mutex
-	w    *bufio.Writer
-	stop chan struct{}
-	done chan struct{}
+	mu     sync.Mutex
+	out    io.Writer
+	w      *bufio.Writer
+	closed bool // after Close, lines go straight out
+	stop   chan struct{}
+	done   chan struct{}
+	once   sync.Once
 }
 
 const logFlushEvery = 200 * time.Millisecond
 
 func newLogBuffer(w io.Writer) *logBuffer {
-	b := &logBuffer{w: bufio.NewWriterSize(w, 64<<10), stop: make(chan struct{}), done: make(chan struct{})}
+	b := &logBuffer{out: w, w: bufio.NewWriterSize(w, 64<<10), stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(b.done)
 		t := time.NewTicker(logFlushEvery)
@@ -45,20 +48,42 @@ func newLogBuffer(w io.Writer) *logBuffer {
 func (b *logBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.w.Write(p)
+	if b.closed {
+		return b.out.Write(p)
+	}
+	n, err := b.w.Write(p)
+	b.recover(err)
+	return n, err
 }
 
 // Flush writes out what is buffered.
 func (b *logBuffer) Flush() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.w.Flush()
+	err := b.w.Flush()
+	b.recover(err)
+	return err
 }
 
-// Close flushes and stops the periodic flushing.
+// recover drops what is buffered after a failed write: a bufio.Writer
+// keeps its first error, which would silence the log for good after one
+// failed write (a log collector restarting, say).
+func (b *logBuffer) recover(err error) {
+	if err != nil {
+		b.w.Reset(b.out)
+	}
+}
+
+// Close flushes and stops the periodic flushing; later lines are written
+// unbuffered.
 func (b *logBuffer) Close() error {
-	close(b.stop)
-	<-b.done
+	b.once.Do(func() {
+		close(b.stop)
+		<-b.done
+		b.mu.Lock()
+		b.closed = true
+		b.mu.Unlock()
+	})
 	return nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -48,5 +49,43 @@ func TestLogBuffer(t *testing.T) {
 	buf.Close()
 	if !strings.Contains(out.String(), "request three") {
 		t.Fatalf("Close did not flush: %q", out.String())
+	}
+}
+
+// failingWriter fails its first write, as a log pipe whose reader
+// restarted might.
+type failingWriter struct {
+	lockedBuffer
+	failed bool
+}
+
+func (f *failingWriter) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	first := !f.failed
+	f.failed = true
+	f.mu.Unlock()
+	if first {
+		return 0, errors.New("broken pipe")
+	}
+	return f.lockedBuffer.Write(p)
+}
+
+// TestLogBufferAfterWriteError checks that one failed write loses only what
+// was buffered then, and that lines logged after Close still get out.
+func TestLogBufferAfterWriteError(t *testing.T) {
+	t.Parallel()
+	out := &failingWriter{}
+	buf := newLogBuffer(out)
+	log := slog.New(flushingHandler{slog.NewTextHandler(buf, nil), buf})
+	log.Warn("lost with the failed write")
+	log.Warn("after the failure")
+	if s := out.String(); !strings.Contains(s, "after the failure") {
+		t.Fatalf("the log stayed silent after one failed write: %q", s)
+	}
+	buf.Close()
+	buf.Close() // twice is harmless
+	log.Info("after close")
+	if s := out.String(); !strings.Contains(s, "after close") {
+		t.Fatalf("a line logged after Close was lost: %q", s)
 	}
 }

@@ -49,6 +49,17 @@ func (db *DB) rawQuery(ctx context.Context, query string, args []any, row func(s
 		c := dc.(driver.Conn).Raw()
 		v, _ := db.raw.conns.LoadOrStore(c, map[string]*sqlite3.Stmt{})
 		cached := v.(map[string]*sqlite3.Stmt)
+		defer func() {
+			// database/sql discards a connection whose Raw call panicked;
+			// SQLite refuses to close it while statements remain.
+			if p := recover(); p != nil {
+				for _, st := range cached {
+					st.Close()
+				}
+				db.raw.conns.Delete(c)
+				panic(p)
+			}
+		}()
 		st := cached[query]
 		if st == nil {
 			st, _, err = c.Prepare(query)

@@ -455,9 +455,10 @@ func TestSearchBounds(t *testing.T) {
 	})
 }
 
-// TestTicketReadsCanceled checks that list and detail reads give up with
-// the context's error once it is canceled (SQLite reads them below
-// database/sql, so its interrupt handling is the store's own).
+// TestTicketReadsCanceled checks that list and detail reads with a canceled
+// context fail with the context's error, not as a missing ticket or an
+// unavailable database (a read interrupted between rows is
+// TestRawQueryInterrupted).
 func TestTicketReadsCanceled(t *testing.T) {
 	t.Parallel()
 	eachEngine(t, func(t *testing.T, db *store.DB) {
@@ -471,7 +472,6 @@ func TestTicketReadsCanceled(t *testing.T) {
 		if _, err := db.TicketByID(ctx, tk.ID); !errors.Is(err, context.Canceled) {
 			t.Errorf("detail: %v", err)
 		}
-		// The connection the canceled read used still works.
 		for range 8 {
 			if got, err := db.TicketByID(context.Background(), tk.ID); err != nil || got.Title != "printer" {
 				t.Fatalf("after a canceled read: %+v, %v", got, err)

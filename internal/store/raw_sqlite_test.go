@@ -1,0 +1,96 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/ncruces/go-sqlite3"
+)
+
+// openOneReader opens a SQLite store whose read pool has one connection,
+// so that every read below runs on the same connection.
+func openOneReader(t *testing.T) *DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := Open(ctx, Config{SQLitePath: filepath.Join(t.TempDir(), "ticketflow.db"), ReadConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+const countToMillion = `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000) SELECT x FROM c`
+
+// TestRawQueryInterrupted cancels a read between two rows: the next step
+// must stop with the context's error, and the connection must serve the
+// next read from its first row.
+func TestRawQueryInterrupted(t *testing.T) {
+	t.Parallel()
+	db := openOneReader(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	rows := 0
+	err := db.rawQuery(ctx, countToMillion, nil, func(st *sqlite3.Stmt) error {
+		rows++
+		if rows == 10 {
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) || rows >= 1000000 {
+		t.Fatalf("after %d rows: %v", rows, err)
+	}
+	var first []int64
+	err = db.rawQuery(context.Background(), countToMillion+` LIMIT ?`, []any{3}, func(st *sqlite3.Stmt) error {
+		first = append(first, st.ColumnInt64(0))
+		return nil
+	})
+	if err != nil || len(first) != 3 || first[0] != 1 || first[2] != 3 {
+		t.Fatalf("next read on the connection: %v, %v", first, err)
+	}
+	// The interrupted statement itself starts over when run again.
+	rows = 0
+	err = db.rawQuery(context.Background(), countToMillion, nil, func(st *sqlite3.Stmt) error {
+		if rows++; rows == 1 && st.ColumnInt64(0) != 1 {
+			t.Errorf("rerun began at %d", st.ColumnInt64(0))
+		}
+		if rows == 5 {
+			return errStop
+		}
+		return nil
+	})
+	if err != errStop {
+		t.Fatalf("callback error: %v", err)
+	}
+}
+
+var errStop = errors.New("stop")
+
+// TestRawQueryPanic checks that a panic in a row callback releases the
+// connection's statements, so that database/sql can close the connection
+// it then discards, and that reads go on.
+func TestRawQueryPanic(t *testing.T) {
+	t.Parallel()
+	db := openOneReader(t)
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("the panic did not propagate")
+			}
+		}()
+		db.rawQuery(context.Background(), countToMillion, nil, func(*sqlite3.Stmt) error { panic("boom") })
+	}()
+	n := 0
+	db.raw.conns.Range(func(_, _ any) bool { n++; return true })
+	if n != 0 {
+		t.Fatalf("%d connections still hold cached statements", n)
+	}
+	if err := db.rawQuery(context.Background(), `SELECT 1`, nil, func(*sqlite3.Stmt) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+}
