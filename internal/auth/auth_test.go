@@ -41,6 +41,14 @@ func TestHasher(t *testing.T) {
 		t.Error("NeedsRehash wrong")
 	}
 	h.VerifyDummy(ctx, "anything") // must not panic
+	// The dummy costs what a real verification costs: it decodes, with the
+	// hasher's parameters and a full-length key.
+	if p, salt, key, err := decodeHash(h.dummy); err != nil || p != cheap || len(salt) != saltLen || len(key) != keyLen {
+		t.Fatalf("dummy %q: %+v, %d-byte salt, %d-byte key, %v", h.dummy, p, len(salt), len(key), err)
+	}
+	if other := NewHasher(cheap, 1); other.dummy == h.dummy {
+		t.Fatal("the dummy is not random")
+	}
 	// A cancelled context cannot take a hashing slot once all are busy.
 	busy := NewHasher(cheap, 1)
 	busy.sem <- struct{}{}

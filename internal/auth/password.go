@@ -43,8 +43,27 @@ type Hasher struct {
 // concurrency simultaneous computations (at least 1).
 func NewHasher(params Params, concurrency int) *Hasher {
 	h := &Hasher{params: params, sem: make(chan struct{}, max(concurrency, 1))}
-	h.dummy = h.hash(rand.Text())
+	// The dummy needs the real parameters, not a real hash: a random key
+	// matches no password, and verifying against it costs the same work.
+	// (Hashing a random password here cost a full argon2id run, about half
+	// of start-up, and 19 MiB of garbage.)
+	key := make([]byte, keyLen)
+	_, _ = rand.Read(key)
+	h.dummy = h.encode(randomSalt(), key)
 	return h
+}
+
+func randomSalt() []byte {
+	salt := make([]byte, saltLen)
+	_, _ = rand.Read(salt)
+	return salt
+}
+
+func (h *Hasher) encode(salt, key []byte) string {
+	p := h.params
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Time, p.Threads,
+		b64.EncodeToString(salt), b64.EncodeToString(key))
 }
 
 func (h *Hasher) acquire(ctx context.Context) error {
@@ -66,13 +85,9 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 }
 
 func (h *Hasher) hash(password string) string {
-	salt := make([]byte, saltLen)
-	_, _ = rand.Read(salt)
+	salt := randomSalt()
 	p := h.params
-	key := argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, keyLen)
-	b64 := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Time, p.Threads,
-		b64.EncodeToString(salt), b64.EncodeToString(key))
+	return h.encode(salt, argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, keyLen))
 }
 
 // Verify reports whether password matches encoded, in constant time. An
