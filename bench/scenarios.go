@@ -17,6 +17,8 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"ticketflow/internal/desk"
+	"ticketflow/internal/sample"
 	"ticketflow/internal/store"
 )
 
@@ -102,6 +104,9 @@ func bodySize(u string, hdr http.Header) (int, error) {
 	return len(b), err
 }
 
+// listScenario names the admin's first list page.
+const listScenario = "admin list (page 1)"
+
 // report is one engine's measurements.
 type report struct {
 	Engine         string
@@ -166,9 +171,20 @@ func measureEngine(ctx context.Context, o options, engine, tmp string, ceiling r
 		t.Method, t.URL, t.Header = "GET", fmt.Sprintf("%s/api/tickets/%d", c.url, id), auth(admin)
 		return nil
 	}
-	createBody, _ := json.Marshal(map[string]string{"title": "Benchmark ticket", "description": "Created by the load benchmark; please ignore.", "category": "Technical"})
+	// New tickets look like the seeded ones (a short fixed text would make
+	// every later run's first list page lighter than a real one).
+	var createBodies [][]byte
+	for _, tk := range sample.New(uint64(time.Now().UnixNano())).Tickets(1000, []desk.UserRef{{ID: 1}}, time.Now(), time.Now()) {
+		b, _ := json.Marshal(map[string]string{"title": tk.Title, "description": tk.Description, "category": string(tk.Category)})
+		createBodies = append(createBodies, b)
+	}
+	var next int
 	create := func(t *vegeta.Target) error {
-		t.Method, t.URL, t.Body = "POST", c.url+"/api/tickets", createBody
+		mu.Lock()
+		body := createBodies[next%len(createBodies)]
+		next++
+		mu.Unlock()
+		t.Method, t.URL, t.Body = "POST", c.url+"/api/tickets", body
 		t.Header = http.Header{"Authorization": {"Bearer " + user}, "Content-Type": {"application/json"}}
 		return nil
 	}
@@ -181,7 +197,7 @@ func measureEngine(ctx context.Context, o options, engine, tmp string, ceiling r
 		name string
 		tr   vegeta.Targeter
 	}{
-		{"admin list (page 1)", get(c.url+"/api/tickets", auth(admin))},
+		{listScenario, get(c.url+"/api/tickets", auth(admin))},
 		{"filtered list", get(c.url+"/api/tickets?category=Financial&status=Under%20Review", auth(admin))},
 		{"user's own list", get(c.url+"/api/tickets", auth(user))},
 		{"search, rare term", get(c.url+"/api/tickets?search=E0042", auth(admin))},

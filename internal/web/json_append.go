@@ -15,6 +15,15 @@ import (
 // it, FuzzAppendString for strings), so clients cannot tell the
 // difference.
 
+// jsonSafe says which ASCII bytes encoding/json writes as they are (with
+// its default HTML escaping).
+var jsonSafe = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // appendString appends s as a JSON string escaped the way encoding/json
 // escapes by default: quotes, backslashes and control characters, the
 // HTML-sensitive <, > and &, U+2028 and U+2029 (which break JavaScript
@@ -26,7 +35,7 @@ func appendString(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if jsonSafe[c] {
 				i++
 				continue
 			}
