@@ -94,3 +94,14 @@ func TestRawQueryPanic(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestWriterTempStore checks that the writer keeps its statement journals
+// (one per savepoint in a group commit) in memory, not in temporary files.
+func TestWriterTempStore(t *testing.T) {
+	t.Parallel()
+	db := openOneReader(t)
+	var mode int
+	if err := db.w.QueryRow(`PRAGMA temp_store`).Scan(&mode); err != nil || mode != 2 {
+		t.Fatalf("temp_store = %d (2 is memory), %v", mode, err)
+	}
+}
