@@ -221,12 +221,16 @@ func (db *DB) Mails(ctx context.Context, f MailFilter) ([]desk.Mail, int, error)
 	return out, total, db.wrap(rows.Err())
 }
 
+// deleteSentMail walks index mail_outbox_sent, so that it reads only the
+// mails it deletes.
+const deleteSentMail = `DELETE FROM mail_outbox WHERE status = 'sent' AND sent_at < ?`
+
 // DeleteSentMail removes mails sent before the given time and returns how
 // many it removed. Failed and pending mails are kept.
 func (db *DB) DeleteSentMail(ctx context.Context, before time.Time) (int, error) {
 	var n int64
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := db.exec(ctx, tx, `DELETE FROM mail_outbox WHERE status = 'sent' AND sent_at < ?`, micros(before))
+		res, err := db.exec(ctx, tx, deleteSentMail, micros(before))
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ncruces/go-sqlite3"
@@ -103,5 +104,29 @@ func TestWriterTempStore(t *testing.T) {
 	var mode int
 	if err := db.w.QueryRow(`PRAGMA temp_store`).Scan(&mode); err != nil || mode != 2 {
 		t.Fatalf("temp_store = %d (2 is memory), %v", mode, err)
+	}
+}
+
+// TestSentMailPurgePlan checks that purging old sent mail reads the sent
+// mails by date, not every sent mail.
+func TestSentMailPurgePlan(t *testing.T) {
+	t.Parallel()
+	db := openOneReader(t)
+	rows, err := db.r.Query(`EXPLAIN QUERY PLAN `+deleteSentMail, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if len(plan) != 1 || !strings.Contains(plan[0], "mail_outbox_sent (status=? AND sent_at<?)") {
+		t.Fatalf("plan: %q", plan)
 	}
 }
