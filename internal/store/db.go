@@ -304,6 +304,15 @@ func openPostgres(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error
 		if q.Get("plan_cache_mode") == "" {
 			q.Set("plan_cache_mode", "force_custom_plan")
 		}
+		// PostgreSQL's default random_page_cost (4) prices disks that
+		// seek. With it, a filtered list ("Under Review", newest first)
+		// walked the creation-date index and filtered, reading 12,000 rows
+		// for 20 when the newest tickets are all New, instead of the index
+		// that leads with status: 25 ms instead of 1.7 ms at 1M tickets.
+		// 1.1 is the usual figure for SSDs.
+		if q.Get("random_page_cost") == "" {
+			q.Set("random_page_cost", "1.1")
+		}
 		u.RawQuery = q.Encode()
 		dsn = u.String()
 	}
