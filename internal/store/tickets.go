@@ -403,8 +403,16 @@ func countQuery(f TicketFilter) (string, []any) {
 func (db *DB) matchPredicate(small bool) (string, func(string) any) {
 	id := func(s string) any { return s }
 	switch {
-	case db.dialect == Postgres:
+	case db.dialect == Postgres && small:
 		return "t.search @@ plainto_tsquery('english', ?)", id
+	case db.dialect == Postgres:
+		// IS TRUE hides the condition from the full-text index, so that
+		// PostgreSQL walks the ordering's index and checks each row,
+		// stopping after a page. It underestimates how many tickets match
+		// several words (it multiplies their frequencies), and then
+		// fetched every match by the index to sort them: 17,000 tickets
+		// and 0.9 s for "printer jams" at 1M tickets, against 8 ms.
+		return "(t.search @@ plainto_tsquery('english', ?)) IS TRUE", id
 	case small:
 		return "t.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?)", id
 	}
