@@ -1,36 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
 
-// lockedBuffer is a bytes.Buffer safe for the flusher goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestLogBuffer(t *testing.T) {
 	t.Parallel()
-	var out lockedBuffer
+	var out syncBuffer
 	buf := newLogBuffer(&out)
 	log := slog.New(flushingHandler{slog.NewTextHandler(buf, nil), buf}).With("app", "tf")
 	log.Info("request one")
@@ -55,7 +35,7 @@ func TestLogBuffer(t *testing.T) {
 // failingWriter fails its first write, as a log pipe whose reader
 // restarted might.
 type failingWriter struct {
-	lockedBuffer
+	syncBuffer
 	failed bool
 }
 
@@ -67,7 +47,7 @@ func (f *failingWriter) Write(p []byte) (int, error) {
 	if first {
 		return 0, errors.New("broken pipe")
 	}
-	return f.lockedBuffer.Write(p)
+	return f.syncBuffer.Write(p)
 }
 
 // TestLogBufferAfterWriteError checks that one failed write loses only what
