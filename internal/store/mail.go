@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -221,23 +222,35 @@ func (db *DB) Mails(ctx context.Context, f MailFilter) ([]desk.Mail, int, error)
 	return out, total, db.wrap(rows.Err())
 }
 
-// deleteSentMail walks index mail_outbox_sent, so that it reads only the
-// mails it deletes.
-const deleteSentMail = `DELETE FROM mail_outbox WHERE status = 'sent' AND sent_at < ?`
+// deleteSentMail deletes one chunk of mails sent before ?, found through
+// index mail_outbox_sent (so that it reads only the mails it deletes).
+var deleteSentMail = `DELETE FROM mail_outbox WHERE id IN (SELECT id FROM mail_outbox
+	WHERE status = 'sent' AND sent_at < ? LIMIT ` + strconv.Itoa(sentMailChunk) + `)`
+
+// sentMailChunk is how many mails one purge transaction deletes at most:
+// a purge shares its commit with other writes, and on SQLite the pages its
+// savepoint may have to restore are held in memory.
+const sentMailChunk = 1000
 
 // DeleteSentMail removes mails sent before the given time and returns how
 // many it removed. Failed and pending mails are kept.
 func (db *DB) DeleteSentMail(ctx context.Context, before time.Time) (int, error) {
-	var n int64
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := db.exec(ctx, tx, deleteSentMail, micros(before))
-		if err != nil {
+	total := 0
+	for {
+		var n int64
+		err := db.inTx(ctx, func(tx *sql.Tx) error {
+			res, err := db.exec(ctx, tx, deleteSentMail, micros(before))
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
 			return err
+		})
+		total += int(n)
+		if err != nil || n < sentMailChunk {
+			return total, err
 		}
-		n, err = res.RowsAffected()
-		return err
-	})
-	return int(n), err
+	}
 }
 
 // MailOptOuts returns, of userIDs, those who turned notice off.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"net/url"
 	"os"
 	"testing"
 	"time"
@@ -19,10 +20,20 @@ func TestPostgresSessionSettings(t *testing.T) {
 		extra, cost, plan string
 	}{
 		{"", "1.1", "force_custom_plan"},
-		{"&random_page_cost=2&plan_cache_mode=auto", "2", "auto"},
+		{"random_page_cost=2&plan_cache_mode=auto", "2", "auto"},
 	} {
+		pu, err := url.Parse(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := pu.Query()
+		extra, _ := url.ParseQuery(tt.extra)
+		for k, v := range extra {
+			q[k] = v
+		}
+		pu.RawQuery = q.Encode()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		db, err := Open(ctx, Config{DatabaseURL: u + tt.extra})
+		db, err := Open(ctx, Config{DatabaseURL: pu.String()})
 		if err != nil {
 			cancel()
 			if os.Getenv("CI") != "" {

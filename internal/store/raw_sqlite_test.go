@@ -107,8 +107,8 @@ func TestWriterTempStore(t *testing.T) {
 	}
 }
 
-// TestSentMailPurgePlan checks that purging old sent mail reads the sent
-// mails by date, not every sent mail.
+// TestSentMailPurgePlan checks that purging old sent mail finds them by
+// date through mail_outbox_sent and never scans the outbox.
 func TestSentMailPurgePlan(t *testing.T) {
 	t.Parallel()
 	db := openOneReader(t)
@@ -126,7 +126,35 @@ func TestSentMailPurgePlan(t *testing.T) {
 		}
 		plan = append(plan, detail)
 	}
-	if len(plan) != 1 || !strings.Contains(plan[0], "mail_outbox_sent (status=? AND sent_at<?)") {
-		t.Fatalf("plan: %q", plan)
+	joined := strings.Join(plan, "\n")
+	if !strings.Contains(joined, "mail_outbox_sent (status=? AND sent_at<?)") || strings.Contains(joined, "SCAN mail_outbox") {
+		t.Fatalf("plan:\n%s", joined)
+	}
+}
+
+// TestSentMailPurgeChunks purges more sent mails than one chunk: all old
+// ones go, in several transactions, and newer or unsent ones stay.
+func TestSentMailPurgeChunks(t *testing.T) {
+	t.Parallel()
+	db := openOneReader(t)
+	ctx := context.Background()
+	if _, err := db.w.Exec(`INSERT INTO users (email, email_key, username, username_key, password_hash, role, is_active, token_version, date_joined, updated_at)
+		VALUES ('a@example.com', 'a@example.com', 'a', 'a', 'x', 'user', 1, 0, 0, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	old := 2*sentMailChunk + 500
+	if _, err := db.w.Exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+		INSERT INTO mail_outbox (notice, user_id, address, data, status, next_attempt_at, created_at, sent_at)
+		SELECT 'new_ticket', 1, 'a@example.com', '{}', CASE WHEN i <= ? THEN 'sent' WHEN i % 2 = 0 THEN 'sent' ELSE 'pending' END,
+			0, 0, CASE WHEN i <= ? THEN 100 ELSE 5000 END FROM n`, old+10, old, old); err != nil {
+		t.Fatal(err)
+	}
+	n, err := db.DeleteSentMail(ctx, fromMicros(1000))
+	if err != nil || n != old {
+		t.Fatalf("purged %d, want %d: %v", n, old, err)
+	}
+	var left int
+	if err := db.r.QueryRow(`SELECT count(*) FROM mail_outbox`).Scan(&left); err != nil || left != 10 {
+		t.Fatalf("%d mails left, want 10: %v", left, err)
 	}
 }

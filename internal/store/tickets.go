@@ -362,7 +362,7 @@ func (db *DB) Tickets(ctx context.Context, f TicketFilter) (*TicketPage, error) 
 	if page.Order == OrderFiled && !small && f.OwnerID == 0 && db.dialect == SQLite {
 		return page, db.scanMatches(ctx, page, where, args, mq, f, limit)
 	}
-	pred, parg := db.matchPredicate(small)
+	pred, parg := db.matchPredicate(small, !page.TotalExact)
 	return page, db.listTickets(ctx, page, append(where, pred), append(args, parg(mq)), f, limit)
 }
 
@@ -399,11 +399,12 @@ func countQuery(f TicketFilter) (string, []any) {
 // matchPredicate returns a WHERE condition restricting t to search matches
 // and a function building its argument. On SQLite a small match set is
 // materialised once; a large one is checked row by row as the ordered index
-// is walked, which stops after one page.
-func (db *DB) matchPredicate(small bool) (string, func(string) any) {
+// is walked, which stops after one page. On PostgreSQL a dense one (more
+// matches than SearchCountCap) is checked row by row too.
+func (db *DB) matchPredicate(small, dense bool) (string, func(string) any) {
 	id := func(s string) any { return s }
 	switch {
-	case db.dialect == Postgres && small:
+	case db.dialect == Postgres && !dense:
 		return "t.search @@ plainto_tsquery('english', ?)", id
 	case db.dialect == Postgres:
 		// IS TRUE hides the condition from the full-text index, so that
@@ -411,7 +412,10 @@ func (db *DB) matchPredicate(small bool) (string, func(string) any) {
 		// stopping after a page. It underestimates how many tickets match
 		// several words (it multiplies their frequencies), and then
 		// fetched every match by the index to sort them: 17,000 tickets
-		// and 0.9 s for "printer jams" at 1M tickets, against 8 ms.
+		// and 0.9 s for "printer jams" at 1M tickets, against 8 ms. Only
+		// for dense matches: the walk reads about tickets ÷ matches rows
+		// per result, which for a few hundred matches is worse than
+		// sorting them all.
 		return "(t.search @@ plainto_tsquery('english', ?)) IS TRUE", id
 	case small:
 		return "t.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?)", id
