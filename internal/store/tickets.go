@@ -19,6 +19,10 @@ const ticketColumns = `t.id, t.title, t.description, t.category, t.status, t.pri
 // that have some (most do not), in the same statement and read transaction.
 const withAttachments = `, EXISTS (SELECT 1 FROM attachments x WHERE x.ticket_id = t.id AND x.comment_id IS NULL)`
 
+// countColumn is the index of the filter's count that an unsearched list
+// selects after ticketColumns and withAttachments (see listTickets).
+const countColumn = 12
+
 // ticketFrom does not join the users: their references come from
 // db.refs (see userRefs).
 const ticketFrom = ` FROM tickets t`
@@ -34,7 +38,7 @@ type ticketScanner struct {
 	aID            sql.NullInt64
 	chat           sql.NullInt64
 	hasAttachments bool
-	total          int64 // the countColumn, when the query has one
+	total          int64 // column countColumn, when the query has one
 	dest           []any
 }
 
@@ -558,7 +562,7 @@ func (db *DB) fillPage(ctx context.Context, page *TicketPage, q string, args []a
 				ids = append(ids, t.ID)
 			}
 			if counted {
-				total = st.ColumnInt64(12)
+				total = st.ColumnInt64(countColumn)
 			}
 			return nil
 		})

@@ -141,24 +141,7 @@ const userRefsMax = 100000
 // resolveTickets fills in the creator's and assignee's username and email
 // of each ticket, whose reference carries only the id.
 func (c *userRefs) resolveTickets(ctx context.Context, db *DB, ts []desk.Ticket) error {
-	var missing []int64
-	c.mu.RLock()
-	for i := range ts {
-		t := &ts[i]
-		if u, ok := c.m[t.CreatedBy.ID]; ok {
-			t.CreatedBy = u
-		} else {
-			missing = append(missing, t.CreatedBy.ID)
-		}
-		if t.Assignee != nil {
-			if u, ok := c.m[t.Assignee.ID]; ok {
-				*t.Assignee = u
-			} else {
-				missing = append(missing, t.Assignee.ID)
-			}
-		}
-	}
-	c.mu.RUnlock()
+	missing := c.fill(ts, nil)
 	if len(missing) == 0 {
 		return nil
 	}
@@ -191,21 +174,35 @@ func (c *userRefs) resolveTickets(ctx context.Context, db *DB, ts []desk.Ticket)
 	}
 	maps.Copy(c.m, found)
 	c.mu.Unlock()
-	for i := range ts {
-		t := &ts[i]
-		if u, ok := found[t.CreatedBy.ID]; ok {
-			t.CreatedBy = u
-		}
-		if u, ok := found[assigneeID(t)]; t.Assignee != nil && ok {
-			*t.Assignee = u
-		}
-	}
-	for _, id := range missing {
-		if _, ok := found[id]; !ok {
-			return fmt.Errorf("store: a ticket refers to user %d, who does not exist", id)
-		}
+	if left := c.fill(ts, found); len(left) > 0 {
+		return fmt.Errorf("store: a ticket refers to user %d, who does not exist", left[0])
 	}
 	return nil
+}
+
+// fill sets each ticket's references from found or else the cache, and
+// returns the ids it found in neither.
+func (c *userRefs) fill(ts []desk.Ticket, found map[int64]desk.UserRef) (missing []int64) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	set := func(r *desk.UserRef) {
+		u, ok := found[r.ID]
+		if !ok {
+			u, ok = c.m[r.ID]
+		}
+		if ok {
+			*r = u
+		} else {
+			missing = append(missing, r.ID)
+		}
+	}
+	for i := range ts {
+		set(&ts[i].CreatedBy)
+		if ts[i].Assignee != nil {
+			set(ts[i].Assignee)
+		}
+	}
+	return missing
 }
 
 // UserByLogin returns the user whose email or username equals login
@@ -371,10 +368,3 @@ func escapeLike(s string) string {
 // refuses NUL bytes and invalid UTF-8 (an error, where SQLite simply finds
 // nothing), so lookups by such keys answer "no match" here instead.
 func storable(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
-
-func assigneeID(t *desk.Ticket) int64 {
-	if t.Assignee == nil {
-		return 0
-	}
-	return t.Assignee.ID
-}
