@@ -53,6 +53,21 @@ func (s *Service) Users(ctx context.Context, actor *desk.User, q UserQuery) ([]d
 	return s.store.Users(ctx, f)
 }
 
+// Me returns the actor's own account as stored now. Authentication may
+// answer from a cache up to a second old (store.AuthUser); a profile read
+// comes from the database, so it shows a change made elsewhere at once and
+// fails like any other read when the database is unavailable.
+func (s *Service) Me(ctx context.Context, actor *desk.User) (*desk.User, error) {
+	if actor == nil {
+		return nil, ErrNotAuthenticated
+	}
+	u, err := s.store.UserByID(ctx, actor.ID)
+	if desk.IsKind(err, desk.KindNotFound) {
+		return nil, ErrNotAuthenticated
+	}
+	return u, err
+}
+
 // User returns one account for an admin.
 func (s *Service) User(ctx context.Context, actor *desk.User, id int64) (*desk.User, error) {
 	if !desk.CanManageUsers(actor) {

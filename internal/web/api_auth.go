@@ -124,8 +124,13 @@ func handleLogout(log *slog.Logger, svc *app.Service) http.Handler {
 }
 
 // handleMe serves GET /api/auth/me and /api/auth/users/me.
-func handleMe() http.Handler {
+func handleMe(log *slog.Logger, svc *app.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, userView(actorFrom(r)))
+		u, err := svc.Me(r.Context(), actorFrom(r))
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, userView(u))
 	})
 }

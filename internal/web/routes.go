@@ -34,8 +34,8 @@ func addRoutes(mux *http.ServeMux, cfg Config, log *slog.Logger, svc *app.Servic
 	mux.Handle("POST /api/auth/register", handleRegister(log, svc))
 	mux.Handle("POST /api/auth/refresh", handleRefresh(log, svc, cfg.Now))
 	mux.Handle("POST /api/auth/logout", optionalUser(svc, handleLogout(log, svc)))
-	mux.Handle("GET /api/auth/me", user(handleMe()))
-	mux.Handle("GET /api/auth/users/me", user(handleMe()))
+	mux.Handle("GET /api/auth/me", user(handleMe(log, svc)))
+	mux.Handle("GET /api/auth/users/me", user(handleMe(log, svc)))
 	mux.Handle("GET /api/auth/me/notifications", user(handleNotificationPrefs(log, svc)))
 	mux.Handle("PATCH /api/auth/me/notifications", user(handleNotificationPrefsUpdate(log, svc)))
 
