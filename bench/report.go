@@ -59,6 +59,9 @@ func render(o options, ceiling result, reps []*report) string {
 	}{
 		{"start-up to ready (/readyz 200)", func(r *report) string { return ms(r.Startup) }},
 		{"idle RSS after start", func(r *report) string { return fmt.Sprintf("%.1f MiB", r.IdleRSS) }},
+		{"database read into the page cache before the runs", func(r *report) string {
+			return fmt.Sprintf("%.0f MiB in %s", float64(r.Warmed)/(1<<20), ms(r.WarmTook))
+		}},
 		{"RSS after the load runs", func(r *report) string { return fmt.Sprintf("%.1f MiB", r.AfterLoadRSS) }},
 		{"peak RSS, 10 concurrent 10 MB uploads", func(r *report) string {
 			if r.UploadPeakRSS == 0 {

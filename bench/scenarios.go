@@ -145,6 +145,8 @@ type report struct {
 	AfterLoadRSS   float64
 	UploadPeakRSS  float64
 	UploadBaseline float64
+	Warmed         int64         // bytes of database read into the page cache before the runs
+	WarmTook       time.Duration // and how long that took
 	Results        []result
 }
 
@@ -164,6 +166,11 @@ func measureEngine(ctx context.Context, o options, engine, tmp string, ceiling r
 	time.Sleep(2 * time.Second) // let start-up housekeeping finish before reading idle memory
 	rep.IdleRSS, _ = c.memory()
 
+	t0 := time.Now()
+	if rep.Warmed, err = warm(ctx, o, engine, dataDir); err != nil {
+		fmt.Printf("warning: could not read the database into the page cache: %v\n", err)
+	}
+	rep.WarmTook = time.Since(t0)
 	admin, err := login(c.url, "admin", "Sample-Admin-2026")
 	if err != nil {
 		return nil, err

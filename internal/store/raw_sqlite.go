@@ -113,7 +113,7 @@ func bind(st *sqlite3.Stmt, i int, a any) error {
 	return fmt.Errorf("store: cannot bind %T", a)
 }
 
-// scanTicketRaw reads a row of ticketColumns and withAttachments into *t
+// scanTicketRaw reads a row of ticketColumns into *t
 // and reports whether the ticket has attachments of its own.
 func scanTicketRaw(st *sqlite3.Stmt, t *desk.Ticket) (hasAttachments bool) {
 	*t = desk.Ticket{

@@ -11,25 +11,24 @@ import (
 	"ticketflow/internal/desk"
 )
 
+// ticketColumns are a ticket's columns. The last two, its chat and whether
+// it has files of its own (so that lists and details look attachments up
+// only for those that have some; most do not), are kept on the row by
+// triggers (migration 00006).
 const ticketColumns = `t.id, t.title, t.description, t.category, t.status, t.priority, t.created_at, t.updated_at,
-	t.created_by, t.assignee_id, (SELECT c.id FROM chats c WHERE c.ticket_id = t.id)`
-
-// withAttachments is an extra column saying whether a ticket has files of
-// its own, so that lists and details only look attachments up for those
-// that have some (most do not), in the same statement and read transaction.
-const withAttachments = `, EXISTS (SELECT 1 FROM attachments x WHERE x.ticket_id = t.id AND x.comment_id IS NULL)`
+	t.created_by, t.assignee_id, t.chat_id, t.has_attachments`
 
 // countColumn is the index of the filter's count that an unsearched list
-// selects after ticketColumns and withAttachments (see listTickets).
+// selects after ticketColumns (see listTickets).
 const countColumn = 12
 
 // ticketFrom does not join the users: their references come from
 // db.refs (see userRefs).
 const ticketFrom = ` FROM tickets t`
 
-// ticketScanner scans rows of ticketColumns (plus withAttachments) into
-// tickets. One scanner serves every row of a result, so that the scan
-// destinations are allocated once per query instead of once per row.
+// ticketScanner scans rows of ticketColumns into tickets. One scanner
+// serves every row of a result, so that the scan destinations are
+// allocated once per query instead of once per row.
 type ticketScanner struct {
 	t              desk.Ticket
 	cat, st        string
@@ -113,7 +112,7 @@ func nullID(r *desk.UserRef) any {
 func (db *DB) TicketByID(ctx context.Context, id int64) (*desk.Ticket, error) {
 	one := make([]desk.Ticket, 1)
 	t := &one[0]
-	const q = `SELECT ` + ticketColumns + withAttachments + ticketFrom + ` WHERE t.id = ?`
+	const q = `SELECT ` + ticketColumns + ticketFrom + ` WHERE t.id = ?`
 	var has bool
 	var err error
 	if db.dialect == SQLite {
@@ -458,11 +457,11 @@ func (db *DB) countMatches(ctx context.Context, where []string, args []any, owne
 func (db *DB) rankTickets(ctx context.Context, page *TicketPage, where []string, args []any, mq string, offset, limit int) error {
 	var q string
 	if db.dialect == Postgres {
-		q = `SELECT ` + ticketColumns + withAttachments + ticketFrom + ` WHERE ` + strings.Join(append(where, "t.search @@ plainto_tsquery('english', ?)"), " AND ") +
+		q = `SELECT ` + ticketColumns + ticketFrom + ` WHERE ` + strings.Join(append(where, "t.search @@ plainto_tsquery('english', ?)"), " AND ") +
 			` ORDER BY ts_rank(t.search, plainto_tsquery('english', ?)) DESC, t.id DESC` + limitClause(limit+1) + ` OFFSET ?`
 		args = append(args, mq, mq, offset)
 	} else {
-		q = `SELECT ` + ticketColumns + withAttachments + ` FROM (SELECT rowid AS id, bm25(tickets_fts, 10.0, 1.0, 10.0) AS score
+		q = `SELECT ` + ticketColumns + ` FROM (SELECT rowid AS id, bm25(tickets_fts, 10.0, 1.0, 10.0) AS score
 			FROM tickets_fts WHERE tickets_fts MATCH ?) m CROSS JOIN tickets t ON t.id = m.id`
 		if len(where) > 0 {
 			q += ` WHERE ` + strings.Join(where, " AND ")
@@ -487,7 +486,7 @@ func (db *DB) scanMatches(ctx context.Context, page *TicketPage, where []string,
 		where, args = append(where, "f.rowid < ?"), append(args, f.After.ID)
 		offset = 0
 	}
-	q := `SELECT ` + ticketColumns + withAttachments + ` FROM tickets_fts f CROSS JOIN tickets t ON t.id = f.rowid
+	q := `SELECT ` + ticketColumns + ` FROM tickets_fts f CROSS JOIN tickets t ON t.id = f.rowid
 		WHERE ` + strings.Join(append([]string{"tickets_fts MATCH ?"}, where...), " AND ") +
 		` ORDER BY f.rowid DESC` + limitClause(limit+1) + ` OFFSET ?`
 	if _, err := db.fillPage(ctx, page, q, append(append([]any{mq}, args...), offset), limit, false); err != nil {
@@ -506,7 +505,7 @@ func (db *DB) scanMatches(ctx context.Context, page *TicketPage, where []string,
 func (db *DB) listTickets(ctx context.Context, page *TicketPage, where []string, args []any, f TicketFilter, limit int) error {
 	counted := f.Search == ""
 	var countArgs []any
-	q := `SELECT ` + ticketColumns + withAttachments
+	q := `SELECT ` + ticketColumns
 	if counted {
 		var cq string
 		cq, countArgs = countQuery(f)
@@ -548,7 +547,7 @@ func (db *DB) listTickets(ctx context.Context, page *TicketPage, where []string,
 	return nil
 }
 
-// fillPage runs q, whose rows are ticketColumns and withAttachments (and,
+// fillPage runs q, whose rows are ticketColumns (and,
 // if counted, a count, which it returns), into page.
 func (db *DB) fillPage(ctx context.Context, page *TicketPage, q string, args []any, limit int, counted bool) (int64, error) {
 	page.Tickets = make([]desk.Ticket, 0, limit+1) // the extra row says whether there is more
