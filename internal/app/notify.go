@@ -6,7 +6,6 @@ import (
 
 	"ticketflow/internal/desk"
 	"ticketflow/internal/mail"
-	"ticketflow/internal/store"
 )
 
 // The mails of a change are decided before it is stored and handed to the
@@ -60,8 +59,7 @@ func (s *Service) adminMails(ctx context.Context, n desk.Notice, actor *desk.Use
 	if (n == desk.NoticeNewTicket && !s.cfg.MailAdminsNewTicket) || (n == desk.NoticeChat && !s.cfg.MailAdminsChat) {
 		return nil, nil
 	}
-	yes := true
-	admins, _, err := s.store.Users(ctx, store.UserFilter{Role: desk.RoleAdmin, Active: &yes, Limit: 1000})
+	admins, err := s.store.ActiveAdmins(ctx)
 	if err != nil {
 		return nil, err
 	}

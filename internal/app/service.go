@@ -25,6 +25,7 @@ type Store interface {
 	AuthUser(ctx context.Context, id int64) (*desk.User, error)
 	UserByLogin(ctx context.Context, login string) (*desk.User, error)
 	Users(ctx context.Context, f store.UserFilter) ([]desk.User, int, error)
+	ActiveAdmins(ctx context.Context) ([]desk.User, error)
 	SetUserAccess(ctx context.Context, id int64, role desk.Role, active bool, now time.Time) (*desk.User, error)
 	SetPassword(ctx context.Context, id int64, hash string, now time.Time) error
 

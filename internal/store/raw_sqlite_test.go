@@ -158,3 +158,41 @@ func TestSentMailPurgeChunks(t *testing.T) {
 		t.Fatalf("%d mails left, want 10: %v", left, err)
 	}
 }
+
+// TestActiveAdminsPlan checks that the admins' read searches the role
+// index, with statistics like a real desk's (thousands of users, a few
+// admins), instead of walking every user in id order.
+func TestActiveAdminsPlan(t *testing.T) {
+	t.Parallel()
+	db := openOneReader(t)
+	if _, err := db.w.Exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+		INSERT INTO users (email, email_key, username, username_key, password_hash, role, is_active, token_version, date_joined, updated_at)
+		SELECT 'u' || i || '@example.com', 'u' || i || '@example.com', 'u' || i, 'u' || i, 'x',
+			CASE WHEN i % 500 = 0 THEN 'admin' ELSE 'user' END, 1, 0, 0, 0 FROM n`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.w.Exec(`ANALYZE`); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.r.Query(`EXPLAIN QUERY PLAN ` + activeAdmins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if joined := strings.Join(plan, "\n"); !strings.Contains(joined, "SEARCH users USING COVERING INDEX users_role_active") && !strings.Contains(joined, "SEARCH users USING INDEX users_role_active") {
+		t.Fatalf("plan:\n%s", joined)
+	}
+	admins, err := db.ActiveAdmins(context.Background())
+	if err != nil || len(admins) != 4 || admins[0].Username != "u500" || admins[3].Username != "u2000" {
+		t.Fatalf("ActiveAdmins = %v, %v", admins, err)
+	}
+}

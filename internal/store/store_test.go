@@ -511,3 +511,23 @@ func TestAuthUserCache(t *testing.T) {
 		}
 	}
 }
+
+// TestActiveAdmins: the recipients of admin notices are the active admins,
+// in id order; users and deactivated admins are not.
+func TestActiveAdmins(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		a1 := mkUser(t, db, "root", desk.RoleAdmin)
+		mkUser(t, db, "jane", desk.RoleUser)
+		gone := mkUser(t, db, "gone", desk.RoleAdmin)
+		a2 := mkUser(t, db, "second", desk.RoleAdmin)
+		if _, err := db.SetUserAccess(ctx, gone.ID, desk.RoleAdmin, false, t0); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.ActiveAdmins(ctx)
+		if err != nil || len(got) != 2 || got[0].ID != a1.ID || got[1].ID != a2.ID || got[0].Email != "root@example.com" || !got[1].Active {
+			t.Fatalf("ActiveAdmins = %+v, %v", got, err)
+		}
+	})
+}

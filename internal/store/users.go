@@ -233,6 +233,32 @@ type UserFilter struct {
 	Offset int
 }
 
+// MaxAdminRecipients bounds ActiveAdmins.
+const MaxAdminRecipients = 1000
+
+var activeAdmins = `SELECT ` + userColumns + ` FROM users WHERE role = 'admin' AND is_active = TRUE ORDER BY id` +
+	limitClause(MaxAdminRecipients)
+
+// ActiveAdmins returns up to MaxAdminRecipients active admins in id order:
+// the recipients of admin notices, read at every ticket creation (Users
+// with a role filter also counted the matches, a second statement).
+func (db *DB) ActiveAdmins(ctx context.Context) ([]desk.User, error) {
+	rows, err := db.query(ctx, activeAdmins)
+	if err != nil {
+		return nil, db.wrap(err)
+	}
+	defer rows.Close()
+	var out []desk.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, db.wrap(err)
+		}
+		out = append(out, *u)
+	}
+	return out, db.wrap(rows.Err())
+}
+
 // Users returns one page of users ordered by id, and the total matching.
 func (db *DB) Users(ctx context.Context, f UserFilter) ([]desk.User, int, error) {
 	var where []string
