@@ -13,9 +13,13 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float
 func render(o options, ceiling, after result, reps []*report) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## %d tickets, %d concurrent clients, %s per scenario\n\n", o.tickets, o.concurrency, o.duration)
+	end := "not measured"
+	if after.Rate > 0 {
+		end = fmt.Sprintf("%.0f req/s", after.Rate)
+	}
 	fmt.Fprintf(&b, "Machine: %d CPUs (load generator on the same machine). Ceiling: bare net/http hello = **%.0f req/s** (p50 %s, p99 %s); "+
-		"percentages are of this figure. The same hello at the end of the run: %.0f req/s (the machine's drift during the run).\n\n",
-		runtime.NumCPU(), ceiling.Rate, ms(ceiling.P50), ms(ceiling.P99), after.Rate)
+		"percentages are of this figure. The same hello at the end of the run: %s (the machine's drift during the run).\n\n",
+		runtime.NumCPU(), ceiling.Rate, ms(ceiling.P50), ms(ceiling.P99), end)
 	for _, r := range reps {
 		if r.SizedCeiling.Rate == 0 {
 			continue
@@ -61,6 +65,9 @@ func render(o options, ceiling, after result, reps []*report) string {
 		{"start-up to ready (/readyz 200)", func(r *report) string { return ms(r.Startup) }},
 		{"idle RSS after start", func(r *report) string { return fmt.Sprintf("%.1f MiB", r.IdleRSS) }},
 		{"database read into the page cache before each scenario (first time)", func(r *report) string {
+			if r.WarmErr != "" {
+				return "**failed**: " + r.WarmErr + " (the runs read whatever the page cache held)"
+			}
 			return fmt.Sprintf("%.0f MiB in %s", float64(r.Warmed)/(1<<20), ms(r.WarmTook))
 		}},
 		{"RSS after the load runs", func(r *report) string { return fmt.Sprintf("%.1f MiB", r.AfterLoadRSS) }},

@@ -147,6 +147,7 @@ type report struct {
 	UploadBaseline float64
 	Warmed         int64         // bytes of database read into the page cache before each scenario
 	WarmTook       time.Duration // and how long that took the first time
+	WarmErr        string        // why reading it failed, if it did
 	Results        []result
 }
 
@@ -256,6 +257,9 @@ func measureEngine(ctx context.Context, o options, engine, tmp string, ceiling r
 		n, err := warm(ctx, o, engine, dataDir)
 		if err != nil {
 			fmt.Printf("  warning: could not read the database into the page cache: %v\n", err)
+			if rep.WarmErr == "" {
+				rep.WarmErr = err.Error()
+			}
 		}
 		if rep.Warmed == 0 {
 			rep.Warmed, rep.WarmTook = n, time.Since(t0)

@@ -23,3 +23,12 @@ func (db *DB) ExecRaw(ctx context.Context, q string, args ...any) error {
 		return err
 	})
 }
+
+// TicketLinks reads a ticket's chat_id and has_attachments columns as
+// stored (reads only look attachments up when the flag is set, so a flag
+// left set would not show through them).
+func (db *DB) TicketLinks(ctx context.Context, id int64) (chatID int64, has bool, err error) {
+	var chat sql.NullInt64
+	err = db.r.QueryRowContext(ctx, db.q(`SELECT chat_id, has_attachments FROM tickets WHERE id = ?`), id).Scan(&chat, &has)
+	return chat.Int64, has, err
+}

@@ -88,6 +88,10 @@ func TestTicketLinks(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
+					if chat, has, err := db.TicketLinks(ctx, id); err != nil || chat != w[0] || has != (w[1] > 0) {
+						t.Errorf("%s, row of ticket %d (%s): chat_id %d, has_attachments %v, %v; want %d, %v",
+							when, id, got.Title, chat, has, err, w[0], w[1] > 0)
+					}
 					for how, tk := range map[string]desk.Ticket{"detail": *got, "list": listed[id]} {
 						if tk.ChatID != w[0] || int64(len(tk.Attachments)) != w[1] {
 							t.Errorf("%s, %s of ticket %d (%s): chat %d, %d files; want chat %d, %d files",
@@ -130,6 +134,41 @@ func TestTicketLinks(t *testing.T) {
 			}
 			want[ch2.ID], want[p2.ID] = [2]int64{0, 0}, [2]int64{chat2, 0}
 			check("a chat moved to another ticket", want)
+
+			// A file moved onto a comment of its ticket and back.
+			again := file(0)
+			if err := db.ExecRaw(ctx, `INSERT INTO attachments (ticket_id, blob_key, filename, content_type, size, sha256, uploaded_by, created_at)
+				VALUES (?, ?, 'c.png', 'image/png', 1, 'x', ?, 0)`, f2.ID, again.Key, jane.ID); err != nil {
+				t.Fatal(err)
+			}
+			note := &desk.Comment{TicketID: f2.ID, Author: jane.Ref(), Body: "moved here", CreatedAt: t0}
+			if err := db.CreateComment(ctx, note); err != nil {
+				t.Fatal(err)
+			}
+			want[f2.ID] = [2]int64{0, 1}
+			check("a file again", want)
+			if err := db.ExecRaw(ctx, `UPDATE attachments SET comment_id = ? WHERE blob_key = ?`, note.ID, again.Key); err != nil {
+				t.Fatal(err)
+			}
+			want[f2.ID] = [2]int64{0, 0}
+			check("the file moved onto a comment", want)
+			if err := db.ExecRaw(ctx, `UPDATE attachments SET comment_id = NULL WHERE blob_key = ?`, again.Key); err != nil {
+				t.Fatal(err)
+			}
+			want[f2.ID] = [2]int64{0, 1}
+			check("the file moved back to the ticket", want)
+			// Comments going, with their files: the ticket's own flag
+			// follows only its own files.
+			if err := db.ExecRaw(ctx, `DELETE FROM comments WHERE ticket_id IN (?, ?)`, c2.ID, f2.ID); err != nil {
+				t.Fatal(err)
+			}
+			check("comments deleted", want)
+			// A chat deleted lets go of its ticket.
+			if err := db.ExecRaw(ctx, `DELETE FROM chats WHERE id = ?`, chat2); err != nil {
+				t.Fatal(err)
+			}
+			want[p2.ID] = [2]int64{0, 0}
+			check("a chat deleted", want)
 		})
 	}
 }

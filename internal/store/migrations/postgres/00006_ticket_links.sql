@@ -29,12 +29,17 @@ CREATE TRIGGER chats_ticket_link AFTER INSERT OR DELETE OR UPDATE OF ticket_id O
     FOR EACH ROW EXECUTE FUNCTION tickets_chat_link();
 
 -- +goose StatementBegin
+-- Only a ticket's own files count, so a comment's file going away leaves
+-- the ticket row alone. The recount after a removal sees the statement's
+-- snapshot: a file added to the same ticket by a transaction that commits
+-- meanwhile could be missed. Nothing removes or moves files today (they go
+-- only with their ticket or comment), so that cannot happen yet.
 CREATE FUNCTION tickets_attachment_flag() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        UPDATE tickets t SET has_attachments = EXISTS
-            (SELECT 1 FROM attachments x WHERE x.ticket_id = t.id AND x.comment_id IS NULL)
-         WHERE t.id = OLD.ticket_id;
+    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.comment_id IS NULL THEN
+        UPDATE tickets t SET has_attachments = false
+         WHERE t.id = OLD.ticket_id AND t.has_attachments
+           AND NOT EXISTS (SELECT 1 FROM attachments x WHERE x.ticket_id = t.id AND x.comment_id IS NULL);
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.comment_id IS NULL THEN
         UPDATE tickets SET has_attachments = true WHERE id = NEW.ticket_id AND NOT has_attachments;

@@ -34,15 +34,17 @@ CREATE TRIGGER attachments_ticket_insert AFTER INSERT ON attachments WHEN new.co
 END;
 -- +goose StatementEnd
 -- +goose StatementBegin
-CREATE TRIGGER attachments_ticket_update AFTER UPDATE OF ticket_id, comment_id ON attachments BEGIN
+CREATE TRIGGER attachments_ticket_update AFTER UPDATE OF ticket_id, comment_id ON attachments
+WHEN old.ticket_id IS NOT new.ticket_id OR old.comment_id IS NOT new.comment_id BEGIN
     UPDATE tickets SET has_attachments = EXISTS (SELECT 1 FROM attachments x WHERE x.ticket_id = tickets.id AND x.comment_id IS NULL)
      WHERE id IN (old.ticket_id, new.ticket_id);
 END;
 -- +goose StatementEnd
 -- +goose StatementBegin
 CREATE TRIGGER attachments_ticket_delete AFTER DELETE ON attachments WHEN old.comment_id IS NULL BEGIN
-    UPDATE tickets SET has_attachments = EXISTS (SELECT 1 FROM attachments x WHERE x.ticket_id = old.ticket_id AND x.comment_id IS NULL)
-     WHERE id = old.ticket_id;
+    UPDATE tickets SET has_attachments = 0
+     WHERE id = old.ticket_id AND has_attachments = 1
+       AND NOT EXISTS (SELECT 1 FROM attachments x WHERE x.ticket_id = old.ticket_id AND x.comment_id IS NULL);
 END;
 -- +goose StatementEnd
 
