@@ -17,7 +17,7 @@ func render(o options, ceiling, after result, reps []*report) string {
 	if after.Rate > 0 {
 		end = fmt.Sprintf("%.0f req/s", after.Rate)
 	}
-	fmt.Fprintf(&b, "Machine: %d CPUs (load generator on the same machine). Ceiling: bare net/http hello = **%.0f req/s** (p50 %s, p99 %s); "+
+	fmt.Fprintf(&b, "Machine: %d CPUs (load generator on the same machine; it reads every response to its end without keeping it). Ceiling: bare net/http hello = **%.0f req/s** (p50 %s, p99 %s); "+
 		"percentages are of this figure. The same hello at the end of the run: %s (the machine's drift during the run).\n\n",
 		runtime.NumCPU(), ceiling.Rate, ms(ceiling.P50), ms(ceiling.P99), end)
 	for _, r := range reps {
@@ -49,6 +49,13 @@ func render(o options, ceiling, after result, reps []*report) string {
 			fmt.Fprintf(&b, " %.0f | %.0f%% | %s | %s | %s | %d |", x.Rate, 100*x.Rate/ceiling.Rate, ms(x.P50), ms(x.P95), ms(x.P99), x.Errors)
 		}
 		b.WriteString("\n")
+	}
+	for _, r := range reps {
+		for _, x := range r.Results {
+			if x.Note != "" {
+				fmt.Fprintf(&b, "\n%s, %s: %s.\n", r.Engine, x.Name, x.Note)
+			}
+		}
 	}
 	b.WriteString("\n| memory and start-up |")
 	for _, r := range reps {

@@ -26,6 +26,7 @@ type Store interface {
 	UserByLogin(ctx context.Context, login string) (*desk.User, error)
 	Users(ctx context.Context, f store.UserFilter) ([]desk.User, int, error)
 	ActiveAdmins(ctx context.Context) ([]desk.User, error)
+	WriteVersion() (uint64, bool)
 	SetUserAccess(ctx context.Context, id int64, role desk.Role, active bool, now time.Time) (*desk.User, error)
 	SetPassword(ctx context.Context, id int64, hash string, now time.Time) error
 

@@ -53,6 +53,12 @@ func (s *Service) Tickets(ctx context.Context, actor *desk.User, q TicketQuery) 
 	return &TicketList{TicketPage: p, Page: page, PageSize: size}, nil
 }
 
+// WriteVersion returns a number that changes after every write this
+// process commits, and whether it stands for every write to the database
+// (SQLite: yes; PostgreSQL, where other instances write: no). A page read
+// while the number was v shows every write committed before v.
+func (s *Service) WriteVersion() (uint64, bool) { return s.store.WriteVersion() }
+
 func parseTicketQuery(q TicketQuery) (store.TicketFilter, int, int, error) {
 	var f store.TicketFilter
 	var errs desk.FieldErrors

@@ -84,6 +84,10 @@ type DB struct {
 	authUsers userCache // see AuthUser
 	refs      userRefs  // see userRefs
 
+	// writeVersion counts SQLite write transactions ended by this process
+	// (see WriteVersion).
+	writeVersion atomic.Uint64
+
 	// SQLite's writer (nil on PostgreSQL): see groupCommit.
 	writes     chan *write
 	closing    chan struct{}
@@ -587,7 +591,25 @@ func (db *DB) commitGroup(batch []*write) {
 		answer(nil)
 		return
 	}
-	answer(tx.Commit())
+	err = tx.Commit()
+	// After the commit (a reader that saw the old version then reads the
+	// new rows at worst) and before anyone is answered (a writer that
+	// reads its own write next finds the version moved).
+	db.writeVersion.Add(1)
+	answer(err)
+}
+
+// WriteVersion returns a number that changes after every write
+// transaction this process commits, before the writers are answered, and
+// whether it can stand for the database's state: on SQLite every write of
+// a server goes through its one writer (commands run beside a running
+// server, such as create-admin, write from another process and are not
+// counted); on PostgreSQL other instances write too, so it cannot.
+func (db *DB) WriteVersion() (uint64, bool) {
+	if db.writes == nil {
+		return 0, false
+	}
+	return db.writeVersion.Load(), true
 }
 
 func micros(t time.Time) int64 { return t.UnixMicro() }

@@ -23,6 +23,7 @@ type ticketDeps struct {
 	baseURL string
 	signer  *urlSigner
 	now     func() time.Time
+	pages   *pageCache // nil: list pages are not cached
 }
 
 func (d ticketDeps) linker(r *http.Request) linker {
@@ -38,6 +39,18 @@ func (d ticketDeps) linker(r *http.Request) linker {
 func handleTicketList(d ticketDeps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
+		var keep func([]byte)
+		if u := actorFrom(r); d.pages != nil && u != nil && u.Active && q.Get("search") == "" && q.Get("cursor") == "" {
+			key := listCacheKey(u.ID, desk.CanListAllTickets(u), requestBase(r, d.baseURL), r.URL.RawQuery)
+			body, v, ok := d.pages.lookup(key, r)
+			if body != nil {
+				writeJSONBody(w, http.StatusOK, body)
+				return
+			}
+			if ok {
+				keep = func(b []byte) { d.pages.store(key, v, b) }
+			}
+		}
 		list, err := d.svc.Tickets(r.Context(), actorFrom(r), app.TicketQuery{Category: q.Get("category"), Status: q.Get("status"),
 			Search: q.Get("search"), Ordering: q.Get("ordering"), Page: q.Get("page"), PageSize: q.Get("page_size"), Cursor: q.Get("cursor")})
 		if err != nil {
@@ -64,7 +77,7 @@ func handleTicketList(d ticketDeps) http.Handler {
 		if list.Page > 1 {
 			out.Previous = pageURL(r, l.base, map[string]string{"page": itoa(list.Page - 1)})
 		}
-		writeAppended(w, http.StatusOK, func(b []byte) []byte { return appendTicketList(b, &out) })
+		writeAppendedKeep(w, http.StatusOK, func(b []byte) []byte { return appendTicketList(b, &out) }, keep)
 	})
 }
 

@@ -16,7 +16,8 @@ func addRoutes(mux *http.ServeMux, cfg Config, log *slog.Logger, svc *app.Servic
 	if len(cfg.URLKey) > 0 {
 		signer = &urlSigner{key: cfg.URLKey, now: cfg.Now}
 	}
-	td := ticketDeps{log: log, svc: svc, baseURL: cfg.BaseURL, signer: signer, now: cfg.Now}
+	td := ticketDeps{log: log, svc: svc, baseURL: cfg.BaseURL, signer: signer, now: cfg.Now,
+		pages: newPageCache(svc.WriteVersion, cfg.Now)}
 	user := func(h http.Handler) http.Handler { return requireUser(svc, log, h) }
 	admin := func(h http.Handler) http.Handler { return requireAdmin(svc, log, h) }
 
