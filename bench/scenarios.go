@@ -229,9 +229,9 @@ func measureEngine(ctx context.Context, o options, engine, tmp string, ceiling r
 		t.Method, t.URL, t.Body, t.Header = "POST", c.url+"/api/auth/login", loginBody, http.Header{"Content-Type": {"application/json"}}
 		return nil
 	}
-	// A forced reload (what a browser sends on Ctrl+Shift+R) skips
-	// TicketFlow's list-page cache: the same page read from the database
-	// every time.
+	// "Forced reload": a request with Cache-Control: no-cache skips
+	// TicketFlow's list-page cache, so the same page is read from the
+	// database every time.
 	reload := func(tok string) http.Header {
 		h := auth(tok)
 		h.Set("Cache-Control", "no-cache")

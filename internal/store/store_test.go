@@ -531,3 +531,30 @@ func TestActiveAdmins(t *testing.T) {
 		}
 	})
 }
+
+// TestWriteVersion checks that on SQLite the count of commits moves with
+// every write, and that PostgreSQL offers none. (That it moves before the
+// writer is answered is by construction in commitGroup: a test cannot
+// force the scheduling that would show the opposite order.)
+func TestWriteVersion(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, db *store.DB) {
+		v0, ok := db.WriteVersion()
+		if db.Dialect() == store.Postgres {
+			if ok {
+				t.Fatal("PostgreSQL offers a write version, but other instances write too")
+			}
+			return
+		}
+		if !ok {
+			t.Fatal("SQLite offers no write version")
+		}
+		owner := mkUser(t, db, "wv-owner", desk.RoleUser)
+		v1, _ := db.WriteVersion()
+		mkTicket(t, db, owner, "t", "d", desk.CategoryProduct, time.Now())
+		v2, _ := db.WriteVersion()
+		if v1 <= v0 || v2 <= v1 {
+			t.Fatalf("versions %d, %d, %d: a write did not move the version", v0, v1, v2)
+		}
+	})
+}

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -21,9 +20,8 @@ import (
 // can leave behind. Where the version cannot stand for the database
 // (PostgreSQL, written by several instances) nothing is cached.
 //
-// A request with Cache-Control: no-cache or Pragma: no-cache (what a
-// browser sends on a forced reload) reads the database and refreshes the
-// page.
+// A request with Cache-Control: no-cache or Pragma: no-cache reads the
+// database and refreshes the page.
 type pageCache struct {
 	version func() (uint64, bool)
 	now     func() time.Time
@@ -31,8 +29,6 @@ type pageCache struct {
 	mu    sync.Mutex
 	pages map[string]*cachedPage
 	bytes int
-
-	hits, misses atomic.Uint64
 }
 
 type cachedPage struct {
@@ -45,7 +41,8 @@ const (
 	pageCacheTTL = time.Second
 	// pageCacheBytes bounds the memory the pages (with their keys) take.
 	pageCacheBytes = 4 << 20
-	// maxCachedPage keeps the largest pages (100 long tickets) out.
+	// maxCachedPage keeps the largest pages (100 long tickets, or a long
+	// query string in the key) out.
 	maxCachedPage = 256 << 10
 	// maxCachedPages bounds the map (and the work of an eviction).
 	maxCachedPages = 1024
@@ -67,24 +64,27 @@ func (c *pageCache) lookup(key string, r *http.Request) (body []byte, v uint64, 
 		p := c.pages[key]
 		c.mu.Unlock()
 		if p != nil && p.version == v && c.now().Sub(p.at) < pageCacheTTL {
-			c.hits.Add(1)
 			return p.body, v, true
 		}
 	}
-	c.misses.Add(1)
 	return nil, v, true
 }
 
 // store keeps a copy of body, read at version v, under key.
 func (c *pageCache) store(key string, v uint64, body []byte) {
 	size := len(key) + len(body)
-	if len(body) > maxCachedPage {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.pages[key]
+	if size > maxCachedPage {
+		if old != nil && old.version <= v { // a fresher page was read: the old one must go
+			c.bytes -= len(key) + len(old.body)
+			delete(c.pages, key)
+		}
 		return
 	}
 	p := &cachedPage{body: append([]byte(nil), body...), version: v, at: c.now()}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if old := c.pages[key]; old != nil {
+	if old != nil {
 		if old.version > v {
 			return // a newer page is already there
 		}

@@ -41,10 +41,21 @@ func TestPageCacheBounds(t *testing.T) {
 	if b, _, _ := c.lookup("big63", req); !bytes.Equal(b, big) {
 		t.Fatal("the page stored last is gone")
 	}
-	// Too large a page is not kept.
+	// Too large a page is not kept, nor a page under too long a key, and
+	// a fresher page too large to keep drops the one it replaces.
 	c.store("huge", version, make([]byte, maxCachedPage+1))
 	if b, _, _ := c.lookup("huge", req); b != nil {
 		t.Fatal("a page over maxCachedPage was kept")
+	}
+	longKey := string(bytes.Repeat([]byte("q"), maxCachedPage))
+	c.store(longKey, version, []byte("{}\n"))
+	if b, _, _ := c.lookup(longKey, req); b != nil {
+		t.Fatal("a page under a key over maxCachedPage was kept")
+	}
+	c.store("grows", version, []byte("small\n"))
+	c.store("grows", version, make([]byte, maxCachedPage+1))
+	if b, _, _ := c.lookup("grows", req); b != nil || c.bytes != size() {
+		t.Fatalf("a page replaced by one too large to keep is still served (%q), or the count is off", b)
 	}
 	// A page read before a write does not replace one read after it.
 	c.store("k", version, []byte("new\n"))
