@@ -23,7 +23,7 @@ type ticketDeps struct {
 	baseURL string
 	signer  *urlSigner
 	now     func() time.Time
-	pages   *pageCache // nil: list pages are not cached
+	pages   *pageCache // rendered list pages (see pageCache)
 }
 
 func (d ticketDeps) linker(r *http.Request) linker {
@@ -39,8 +39,9 @@ func (d ticketDeps) linker(r *http.Request) linker {
 func handleTicketList(d ticketDeps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
+		u := actorFrom(r)
 		var keep func([]byte)
-		if u := actorFrom(r); d.pages != nil && u != nil && u.Active && q.Get("search") == "" && q.Get("cursor") == "" {
+		if u != nil && u.Active && q.Get("search") == "" && q.Get("cursor") == "" {
 			key := listCacheKey(u.ID, desk.CanListAllTickets(u), requestBase(r, d.baseURL), r.URL.RawQuery)
 			body, v, ok := d.pages.lookup(key, r)
 			if body != nil {
@@ -51,7 +52,7 @@ func handleTicketList(d ticketDeps) http.Handler {
 				keep = func(b []byte) { d.pages.store(key, v, b) }
 			}
 		}
-		list, err := d.svc.Tickets(r.Context(), actorFrom(r), app.TicketQuery{Category: q.Get("category"), Status: q.Get("status"),
+		list, err := d.svc.Tickets(r.Context(), u, app.TicketQuery{Category: q.Get("category"), Status: q.Get("status"),
 			Search: q.Get("search"), Ordering: q.Get("ordering"), Page: q.Get("page"), PageSize: q.Get("page_size"), Cursor: q.Get("cursor")})
 		if err != nil {
 			writeError(w, r, d.log, err)
