@@ -75,22 +75,17 @@ func (c *pageCache) store(key string, v uint64, body []byte) {
 	size := len(key) + len(body)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	old := c.pages[key]
-	if size > maxCachedPage {
-		if old != nil && old.version <= v { // a fresher page was read: the old one must go
-			c.bytes -= len(key) + len(old.body)
-			delete(c.pages, key)
-		}
-		return
-	}
-	p := &cachedPage{body: append([]byte(nil), body...), version: v, at: c.now()}
-	if old != nil {
+	if old := c.pages[key]; old != nil {
 		if old.version > v {
-			return // a newer page is already there
+			return // a page read after this one is already there
 		}
 		c.bytes -= len(key) + len(old.body)
 		delete(c.pages, key)
 	}
+	if size > maxCachedPage {
+		return // not kept, and the older page it replaces is gone too
+	}
+	p := &cachedPage{body: append([]byte(nil), body...), version: v, at: c.now()}
 	if c.bytes+size > pageCacheBytes || len(c.pages) >= maxCachedPages {
 		c.evict(size)
 	}
