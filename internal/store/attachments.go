@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ncruces/go-sqlite3"
+
 	"ticketflow/internal/desk"
 )
 
@@ -49,13 +51,25 @@ func (db *DB) ticketAttachments(ctx context.Context, ids []int64) (map[int64][]d
 		args[i] = id
 	}
 	marks := strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")
-	rows, err := db.query(ctx, `SELECT `+attachmentColumns+` FROM attachments
-		WHERE ticket_id IN (`+marks+`) AND comment_id IS NULL ORDER BY id`, args...)
+	q := `SELECT ` + attachmentColumns + ` FROM attachments
+		WHERE ticket_id IN (` + marks + `) AND comment_id IS NULL ORDER BY id`
+	out := make(map[int64][]desk.Attachment)
+	if db.dialect == SQLite {
+		// A list page's attachments: read like its tickets (see rawQuery).
+		err := db.rawQuery(ctx, q, args, func(st *sqlite3.Stmt) error {
+			a := desk.Attachment{ID: st.ColumnInt64(0), TicketID: st.ColumnInt64(1), CommentID: st.ColumnInt64(2),
+				Key: st.ColumnText(3), Filename: st.ColumnText(4), ContentType: st.ColumnText(5), Size: st.ColumnInt64(6),
+				SHA256: st.ColumnText(7), UploadedBy: st.ColumnInt64(8), CreatedAt: fromMicros(st.ColumnInt64(9))}
+			out[a.TicketID] = append(out[a.TicketID], a)
+			return nil
+		})
+		return out, db.wrap(err)
+	}
+	rows, err := db.query(ctx, q, args...)
 	if err != nil {
 		return nil, db.wrap(err)
 	}
 	defer rows.Close()
-	out := make(map[int64][]desk.Attachment)
 	for rows.Next() {
 		a, err := scanAttachment(rows)
 		if err != nil {

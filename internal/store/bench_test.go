@@ -53,6 +53,23 @@ func BenchmarkQueries(b *testing.B) {
 			b.Run("list-deep-cursor", list(store.TicketFilter{After: &mid}))
 			b.Run("search-rare", list(store.TicketFilter{Search: "invoice duplicate"}))
 			b.Run("search-common", list(store.TicketFilter{Search: "the"}))
+			// A page whose tickets have attachments: a new user's 20
+			// tickets with one file each (filed after the lists above).
+			filer := &desk.User{Email: "files@example.com", Username: "files", PasswordHash: "x", Role: desk.RoleUser, Active: true, DateJoined: time.Now().UTC()}
+			if err := db.CreateUser(ctx, filer); err != nil {
+				b.Fatal(err)
+			}
+			for i := range 20 {
+				at := time.Now().UTC()
+				t := &desk.Ticket{Title: "Screenshot of the error", Description: "Attached.", Category: desk.CategoryTechnical,
+					Status: desk.StatusNew, Priority: desk.PriorityLow, CreatedBy: filer.Ref(), CreatedAt: at, UpdatedAt: at,
+					Attachments: []desk.Attachment{{Key: "bench/" + strconv.Itoa(i), Filename: "error.png", ContentType: "image/png",
+						Size: 48213, SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", UploadedBy: filer.ID, CreatedAt: at}}}
+				if err := db.CreateTicket(ctx, t); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.Run("list-attachments", list(store.TicketFilter{OwnerID: filer.ID}))
 			b.Run("ticket", func(b *testing.B) {
 				for i := 0; b.Loop(); i++ {
 					if _, err := db.TicketByID(ctx, int64(1+i%n)); err != nil {

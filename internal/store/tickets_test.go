@@ -45,6 +45,27 @@ func TestTicketCreateAndGet(t *testing.T) {
 			got.Attachments[1].Size != 20 || got.Attachments[0].TicketID != tk.ID || got.Attachments[0].ID == 0 {
 			t.Fatalf("attachments = %+v", got.Attachments)
 		}
+		// Every field, read with the ticket and with a list page.
+		page, err := db.Tickets(ctx, store.TicketFilter{})
+		if err != nil || len(page.Tickets) != 1 {
+			t.Fatalf("list: %+v, %v", page, err)
+		}
+		for _, read := range [][]desk.Attachment{got.Attachments, page.Tickets[0].Attachments} {
+			if len(read) != len(tk.Attachments) {
+				t.Fatalf("%d attachments read, %d filed", len(read), len(tk.Attachments))
+			}
+			for i, a := range read {
+				w := tk.Attachments[i]
+				w.TicketID = tk.ID
+				if !a.CreatedAt.Equal(w.CreatedAt) {
+					t.Fatalf("attachment %d created %v, want %v", i, a.CreatedAt, w.CreatedAt)
+				}
+				a.CreatedAt, w.CreatedAt = time.Time{}, time.Time{}
+				if a != w {
+					t.Fatalf("attachment %d read %+v, want %+v", i, a, w)
+				}
+			}
+		}
 		a, err := db.AttachmentByID(ctx, got.Attachments[1].ID)
 		if err != nil || a.ContentType != "application/pdf" || a.SHA256 != "bb" {
 			t.Fatalf("AttachmentByID = %+v, %v", a, err)
@@ -75,7 +96,7 @@ func TestTicketCreateAndGet(t *testing.T) {
 		if err := db.CreateTicket(ctx, dup); !desk.IsKind(err, desk.KindConflict) {
 			t.Fatalf("duplicate key: %v", err)
 		}
-		page, err := db.Tickets(ctx, store.TicketFilter{})
+		page, err = db.Tickets(ctx, store.TicketFilter{})
 		if err != nil || page.Total != 1 || len(page.Tickets) != 1 {
 			t.Fatalf("failed create left a ticket: %+v, %v", page, err)
 		}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"net/http"
 	"strconv"
 	"strings"
@@ -70,7 +71,8 @@ func (c *pageCache) lookup(key string, r *http.Request) (body []byte, v uint64, 
 	return nil, v, true
 }
 
-// store keeps a copy of body, read at version v, under key.
+// store keeps a copy of body, read at version v, under key; if the page
+// it replaces holds the same bytes, it keeps those instead.
 func (c *pageCache) store(key string, v uint64, body []byte) {
 	size := len(key) + len(body)
 	c.mu.Lock()
@@ -78,6 +80,14 @@ func (c *pageCache) store(key string, v uint64, body []byte) {
 	if old := c.pages[key]; old != nil {
 		if old.version > v {
 			return // a page read after this one is already there
+		}
+		if bytes.Equal(old.body, body) {
+			// Unchanged (a forced reload, or a write elsewhere): the
+			// stored bytes stay, under the new version, without a copy.
+			// Bodies are never changed once stored, so lookups that
+			// hold the old page may go on reading them.
+			c.pages[key] = &cachedPage{body: old.body, version: v, at: c.now()}
+			return
 		}
 		c.bytes -= len(key) + len(old.body)
 		delete(c.pages, key)

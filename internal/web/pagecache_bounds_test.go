@@ -85,6 +85,20 @@ func TestPageCacheBounds(t *testing.T) {
 	if b, _, _ := c.lookup("k", req); b != nil {
 		t.Fatalf("after the TTL: %q", b)
 	}
+	// The same page read again after a write and past the TTL (a forced
+	// reload) is served again, from the bytes already held: no second
+	// copy, and the count is unchanged.
+	held, n := c.pages["copy"].body, c.bytes
+	again := []byte("mine\n")
+	c.store("copy", version, again)
+	if b, _, _ := c.lookup("copy", req); string(b) != "mine\n" || &b[0] != &held[0] || c.bytes != n || c.bytes != size() {
+		t.Fatalf("an unchanged page: served %q (same bytes: %v), %d bytes counted, %d before, %d held", b, len(b) > 0 && &b[0] == &held[0], c.bytes, n, size())
+	}
+	// A changed page is copied in.
+	c.store("copy", version, []byte("yours\n"))
+	if b, _, _ := c.lookup("copy", req); string(b) != "yours\n" || c.bytes != size() {
+		t.Fatalf("a changed page: %q, %d bytes counted, %d held", b, c.bytes, size())
+	}
 	// Without a version that stands for the database nothing is kept.
 	off := newPageCache(func() (uint64, bool) { return 0, false }, time.Now)
 	if _, _, ok := off.lookup("k", req); ok {
