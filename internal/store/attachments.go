@@ -22,6 +22,14 @@ func scanAttachment(row interface{ Scan(...any) error }) (desk.Attachment, error
 	return a, err
 }
 
+// scanAttachmentRaw is scanAttachment for a statement stepped below
+// database/sql (see rawQuery); a NULL comment_id reads as 0.
+func scanAttachmentRaw(st *sqlite3.Stmt) desk.Attachment {
+	return desk.Attachment{ID: st.ColumnInt64(0), TicketID: st.ColumnInt64(1), CommentID: st.ColumnInt64(2),
+		Key: st.ColumnText(3), Filename: st.ColumnText(4), ContentType: st.ColumnText(5), Size: st.ColumnInt64(6),
+		SHA256: st.ColumnText(7), UploadedBy: st.ColumnInt64(8), CreatedAt: fromMicros(st.ColumnInt64(9))}
+}
+
 // insertAttachment stores a's metadata and releases its blob intent: from
 // this commit on, the blob is owned by the attachment row.
 func (db *DB) insertAttachment(ctx context.Context, tx *sql.Tx, a *desk.Attachment) error {
@@ -57,9 +65,7 @@ func (db *DB) ticketAttachments(ctx context.Context, ids []int64) (map[int64][]d
 	if db.dialect == SQLite {
 		// A list page's attachments: read like its tickets (see rawQuery).
 		err := db.rawQuery(ctx, q, args, func(st *sqlite3.Stmt) error {
-			a := desk.Attachment{ID: st.ColumnInt64(0), TicketID: st.ColumnInt64(1), CommentID: st.ColumnInt64(2),
-				Key: st.ColumnText(3), Filename: st.ColumnText(4), ContentType: st.ColumnText(5), Size: st.ColumnInt64(6),
-				SHA256: st.ColumnText(7), UploadedBy: st.ColumnInt64(8), CreatedAt: fromMicros(st.ColumnInt64(9))}
+			a := scanAttachmentRaw(st)
 			out[a.TicketID] = append(out[a.TicketID], a)
 			return nil
 		})

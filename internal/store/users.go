@@ -243,7 +243,12 @@ var activeAdmins = `SELECT ` + userColumns + ` FROM users WHERE role = 'admin' A
 // the recipients of admin notices, read at every ticket creation (Users
 // with a role filter also counted the matches, a second statement).
 func (db *DB) ActiveAdmins(ctx context.Context) ([]desk.User, error) {
-	rows, err := db.query(ctx, activeAdmins)
+	return db.users(ctx, activeAdmins)
+}
+
+// users runs q, whose rows are userColumns, and returns its users.
+func (db *DB) users(ctx context.Context, q string, args ...any) ([]desk.User, error) {
+	rows, err := db.query(ctx, q, args...)
 	if err != nil {
 		return nil, db.wrap(err)
 	}
@@ -291,21 +296,12 @@ func (db *DB) Users(ctx context.Context, f UserFilter) ([]desk.User, int, error)
 	if limit <= 0 {
 		limit = 50
 	}
-	rows, err := db.query(ctx, `SELECT `+userColumns+` FROM users`+cond+` ORDER BY id`+limitClause(limit)+` OFFSET ?`,
+	out, err := db.users(ctx, `SELECT `+userColumns+` FROM users`+cond+` ORDER BY id`+limitClause(limit)+` OFFSET ?`,
 		append(args, f.Offset)...)
 	if err != nil {
-		return nil, 0, db.wrap(err)
+		return nil, 0, err
 	}
-	defer rows.Close()
-	var out []desk.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, 0, db.wrap(err)
-		}
-		out = append(out, *u)
-	}
-	return out, total, db.wrap(rows.Err())
+	return out, total, nil
 }
 
 // CountActiveAdmins returns the number of active administrators.
