@@ -76,6 +76,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	mailDone := make(chan struct{})
 	go func() { svc.RunMailer(mctx); close(mailDone) }()
 	defer func() { stopMail(); <-mailDone }()
+	// Keeps SQLite's search index in few segments (see
+	// store.TidySearchIndex; nothing to do on PostgreSQL).
+	tctx, stopTidy := context.WithCancel(context.WithoutCancel(ctx))
+	tidyDone := make(chan struct{})
+	go func() { db.TidySearchIndex(tctx); close(tidyDone) }()
+	defer func() { stopTidy(); <-tidyDone }()
 	handler := web.NewServer(web.Config{
 		BaseURL: c.BaseURL, CORSOrigins: c.CORSOrigins, TrustedProxies: c.TrustedProxies, URLKey: sec.URLKey,
 		HSTS: strings.HasPrefix(c.BaseURL, "https://"), Version: version(), Ready: db.Ping,

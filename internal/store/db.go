@@ -85,8 +85,11 @@ type DB struct {
 	refs      userRefs  // see userRefs
 
 	// writeVersion counts SQLite write transactions ended by this process
-	// (see WriteVersion).
+	// (see WriteVersion); lastWrite is when the latest ended (Unix
+	// nanoseconds). Neither counts the search index's merges, which change
+	// nothing a reader sees.
 	writeVersion atomic.Uint64
+	lastWrite    atomic.Int64
 
 	// SQLite's writer (nil on PostgreSQL): see groupCommit.
 	writes     chan *write
@@ -469,8 +472,19 @@ func (db *DB) q(query string) string {
 // On SQLite the transaction may be shared with other writers' (see
 // groupCommit); fn must do all its work through tx.
 func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return db.runWrite(ctx, fn, false)
+}
+
+// inQuietTx is inTx for a write that changes nothing a reader sees (the
+// search index's merges): it leaves WriteVersion alone, so cached pages
+// stay valid, and does not count as activity for waitWriterIdle.
+func (db *DB) inQuietTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return db.runWrite(ctx, fn, true)
+}
+
+func (db *DB) runWrite(ctx context.Context, fn func(tx *sql.Tx) error, quiet bool) error {
 	if db.writes != nil {
-		w := &write{ctx: ctx, fn: fn, done: make(chan error, 1)}
+		w := &write{ctx: ctx, fn: fn, quiet: quiet, done: make(chan error, 1)}
 		select {
 		case db.writes <- w:
 		case <-ctx.Done():
@@ -493,9 +507,10 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 // write is one caller's transaction body waiting for the SQLite writer.
 type write struct {
-	ctx  context.Context
-	fn   func(tx *sql.Tx) error
-	done chan error
+	ctx   context.Context
+	fn    func(tx *sql.Tx) error
+	quiet bool // see inQuietTx
+	done  chan error
 }
 
 // maxGroup bounds how many writes share one commit.
@@ -548,7 +563,7 @@ func (db *DB) commitGroup(batch []*write) {
 		answer(err)
 		return
 	}
-	ran := 0
+	ran, loud := 0, false
 	for i, w := range batch {
 		if err := w.ctx.Err(); err != nil {
 			errs[i] = err
@@ -561,6 +576,7 @@ func (db *DB) commitGroup(batch []*write) {
 				return
 			}
 			ran++
+			loud = loud || !w.quiet
 			continue
 		}
 		if _, err := tx.Exec("SAVEPOINT w"); err != nil {
@@ -584,6 +600,7 @@ func (db *DB) commitGroup(batch []*write) {
 		}
 		if errs[i] == nil {
 			ran++
+			loud = loud || !w.quiet
 		}
 	}
 	if ran == 0 {
@@ -595,12 +612,16 @@ func (db *DB) commitGroup(batch []*write) {
 	// After the commit (a reader that saw the old version then reads the
 	// new rows at worst) and before anyone is answered (a writer that
 	// reads its own write next finds the version moved).
-	db.writeVersion.Add(1)
+	if loud {
+		db.writeVersion.Add(1)
+		db.lastWrite.Store(time.Now().UnixNano())
+	}
 	answer(err)
 }
 
 // WriteVersion returns a number that changes after every write
-// transaction this process commits, before the writers are answered, and
+// transaction this process commits (but the search index's merges, which
+// change nothing a reader sees), before the writers are answered, and
 // whether it can stand for the database's state: on SQLite every write of
 // a server goes through its one writer (commands run beside a running
 // server, such as create-admin, write from another process and are not

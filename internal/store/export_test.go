@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"time"
 )
 
 // MigrateTo applies the migrations up to version v, for tests of what a
@@ -31,4 +32,16 @@ func (db *DB) TicketLinks(ctx context.Context, id int64) (chatID int64, has bool
 	var chat sql.NullInt64
 	err = db.r.QueryRowContext(ctx, db.q(`SELECT chat_id, has_attachments FROM tickets WHERE id = ?`), id).Scan(&chat, &has)
 	return chat.Int64, has, err
+}
+
+// MergeSearchIndexSteps is MergeSearchIndex with pages of work per step.
+func (db *DB) MergeSearchIndexSteps(ctx context.Context, idle time.Duration, pages int) (SearchMerge, error) {
+	return db.mergeSearchIndex(ctx, idle, pages)
+}
+
+// TidySearchIndexQuick runs TidySearchIndex's loop with settings that let
+// a test see it work: counts every few milliseconds, no pause for writes,
+// no gap between merges.
+func (db *DB) TidySearchIndexQuick(ctx context.Context) {
+	db.tidySearchIndex(ctx, searchTidy{every: 5 * time.Millisecond, minSegments: 2, pages: 4, gap: 0})
 }

@@ -1,0 +1,199 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// SQLite's full-text index (FTS5) is a set of b-tree segments: every write
+// transaction that files a ticket adds one, and FTS5 merges them only once
+// several pile up on a level, so an index that takes tickets all day sits
+// in a dozen or more segments. Every search seeks each of its words in
+// every segment: at a million tickets, searches on an index in 17 segments
+// ran at half the rate of the same index in one (docs/PERFORMANCE.md).
+// MergeSearchIndex brings the index back to one segment in small steps,
+// and TidySearchIndex does so in the background when it pays.
+
+// searchTidy holds TidySearchIndex's settings (see defaultSearchTidy).
+type searchTidy struct {
+	every       time.Duration // how often the segments are counted
+	idle        time.Duration // no write for this long before each step
+	minSegments int           // merge from this many segments on
+	pages       int           // work per step, in FTS5 leaf pages
+	// gap: after a merge that took w of writer time, the next one waits
+	// gap×w, so that merging never takes more than about 1/gap of the
+	// writer however fast tickets arrive.
+	gap int
+}
+
+var defaultSearchTidy = searchTidy{
+	every:       10 * time.Second,
+	idle:        time.Second,
+	minSegments: 3,
+	pages:       16,
+	gap:         20,
+}
+
+// SearchSegments counts the segments of SQLite's full-text index (0 on
+// PostgreSQL, whose index has none).
+func (db *DB) SearchSegments(ctx context.Context) (int, error) {
+	if db.dialect != SQLite {
+		return 0, nil
+	}
+	// A skip scan over the shadow table that maps (segment, term) to
+	// pages: one index probe per segment instead of a read of every row.
+	var n int
+	err := db.queryRow(ctx, `WITH RECURSIVE s(id) AS (
+		SELECT min(segid) FROM tickets_fts_idx
+		UNION ALL SELECT (SELECT min(segid) FROM tickets_fts_idx WHERE segid > s.id) FROM s WHERE s.id IS NOT NULL)
+		SELECT count(id) FROM s`).Scan(&n)
+	return n, db.wrap(err)
+}
+
+// SearchMerge reports one run of MergeSearchIndex.
+type SearchMerge struct {
+	Steps int           // write transactions
+	Work  time.Duration // time spent in them, waits excluded
+	Done  bool          // false if ctx ended it first
+}
+
+// MergeSearchIndex merges SQLite's full-text index into one segment (a
+// no-op on PostgreSQL). Each step is a write transaction of its own that
+// merges a few pages, so other writes wait for one step at most; before
+// each step it waits until no other write has committed for idle (zero:
+// never waits), and after each it rests as long as the step took, so that
+// searches keep most of the machine. An unfinished merge is kept in the
+// index and carried on by the next call (FTS5's own merges of new
+// segments carry it on too). Searches see the same tickets throughout.
+func (db *DB) MergeSearchIndex(ctx context.Context, idle time.Duration) (SearchMerge, error) {
+	return db.mergeSearchIndex(ctx, idle, defaultSearchTidy.pages)
+}
+
+func (db *DB) mergeSearchIndex(ctx context.Context, idle time.Duration, pages int) (SearchMerge, error) {
+	var m SearchMerge
+	if db.writes == nil {
+		m.Done = true
+		return m, nil
+	}
+	for {
+		if err := db.waitWriterIdle(ctx, idle); err != nil {
+			return m, nil
+		}
+		// FTS5's 'merge' with a negative page count first gathers every
+		// segment onto one level, so that they merge into one; later
+		// steps pass a positive count, which carries the started merge
+		// on without gathering segments added meanwhile (those would
+		// restart it). A step that changes fewer than two rows (the
+		// command counts as one) found nothing left to merge.
+		n := pages
+		if m.Steps == 0 {
+			n = -pages
+		}
+		start := time.Now()
+		var more bool
+		err := db.inQuietTx(ctx, func(tx *sql.Tx) error {
+			var before, after int64
+			if err := tx.QueryRowContext(ctx, `SELECT total_changes()`).Scan(&before); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO tickets_fts (tickets_fts, rank) VALUES ('merge', ?)`, n); err != nil {
+				return err
+			}
+			if err := tx.QueryRowContext(ctx, `SELECT total_changes()`).Scan(&after); err != nil {
+				return err
+			}
+			more = after-before >= 2
+			return nil
+		})
+		took := time.Since(start)
+		if err != nil {
+			if ctx.Err() != nil {
+				return m, nil
+			}
+			return m, err
+		}
+		m.Steps++
+		m.Work += took
+		if !more {
+			m.Done = true
+			return m, nil
+		}
+		if err := sleep(ctx, took); err != nil {
+			return m, nil
+		}
+	}
+}
+
+// waitWriterIdle returns once no write other than the search index's
+// merges has committed for idle, or with ctx's error.
+func (db *DB) waitWriterIdle(ctx context.Context, idle time.Duration) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		since := time.Since(time.Unix(0, db.lastWrite.Load()))
+		if since >= idle {
+			return nil
+		}
+		if err := sleep(ctx, idle-since); err != nil {
+			return err
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// TidySearchIndex keeps SQLite's full-text index in few segments until ctx
+// ends (it returns at once on PostgreSQL, whose GIN index has no
+// segments). It counts the segments every 10 seconds and merges them into
+// one from three on, in steps taken only while no ticket is being written
+// for a second (a desk taking tickets without a pause is not slowed; its
+// index is merged at the first lull). A merge rewrites the whole index
+// (about 5 s of work at a million tickets), so the next one waits twenty
+// times as long as the last one worked.
+func (db *DB) TidySearchIndex(ctx context.Context) {
+	db.tidySearchIndex(ctx, defaultSearchTidy)
+}
+
+func (db *DB) tidySearchIndex(ctx context.Context, s searchTidy) {
+	if db.writes == nil {
+		return
+	}
+	var next time.Time
+	for sleep(ctx, s.every) == nil {
+		if time.Now().Before(next) {
+			continue
+		}
+		n, err := db.SearchSegments(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				db.log.Warn("search index: counting segments failed", "err", err)
+			}
+			continue
+		}
+		if n < s.minSegments {
+			continue
+		}
+		m, err := db.mergeSearchIndex(ctx, s.idle, s.pages)
+		if err != nil {
+			db.log.Warn("search index: merge failed", "segments", n, "steps", m.Steps, "err", err)
+			next = time.Now().Add(time.Duration(s.gap) * max(m.Work, s.every))
+			continue
+		}
+		next = time.Now().Add(time.Duration(s.gap) * m.Work)
+		if m.Done {
+			db.log.Info("search index merged", "segments_before", n, "steps", m.Steps,
+				"work", m.Work.Round(time.Millisecond), "next_after", next.Format(time.RFC3339))
+		}
+	}
+}
