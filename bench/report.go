@@ -51,6 +51,9 @@ func render(o options, ceiling, after result, reps []*report) string {
 		b.WriteString("\n")
 	}
 	for _, r := range reps {
+		if r.IndexAtStart != "" {
+			fmt.Fprintf(&b, "\n%s, before the first scenario: %s.\n", r.Engine, r.IndexAtStart)
+		}
 		for _, x := range r.Results {
 			if x.Note != "" {
 				fmt.Fprintf(&b, "\n%s, %s: %s.\n", r.Engine, x.Name, x.Note)

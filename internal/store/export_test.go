@@ -36,7 +36,13 @@ func (db *DB) TicketLinks(ctx context.Context, id int64) (chatID int64, has bool
 
 // MergeSearchIndexSteps is MergeSearchIndex with pages of work per step.
 func (db *DB) MergeSearchIndexSteps(ctx context.Context, idle time.Duration, pages int) (SearchMerge, error) {
-	return db.mergeSearchIndex(ctx, idle, pages)
+	return db.mergeSearchIndex(ctx, searchTidy{idle: idle, pages: pages})
+}
+
+// MergeSearchIndexPatient is MergeSearchIndex that waits for lulls of
+// idle for patience at most, in steps of two pages.
+func (db *DB) MergeSearchIndexPatient(ctx context.Context, idle, patience time.Duration) (SearchMerge, error) {
+	return db.mergeSearchIndex(ctx, searchTidy{idle: idle, patience: patience, pages: 2, minSegments: 3})
 }
 
 // TidySearchIndexQuick runs TidySearchIndex's loop with settings that let

@@ -17,10 +17,14 @@ import (
 
 // searchTidy holds TidySearchIndex's settings (see defaultSearchTidy).
 type searchTidy struct {
-	every       time.Duration // how often the segments are counted
-	idle        time.Duration // no write for this long before each step
-	minSegments int           // merge from this many segments on
-	pages       int           // work per step, in FTS5 leaf pages
+	every time.Duration // how often the segments are counted
+	idle  time.Duration // no write for this long before each step
+	// patience: how long a merge waits for such lulls; past it, it steps
+	// regardless and rests four times as long as each step took (zero:
+	// it waits for lulls however long).
+	patience    time.Duration
+	minSegments int // merge from this many segments on
+	pages       int // work per step, in FTS5 leaf pages
 	// gap: after a merge that took w of writer time, the next one waits
 	// gap×w, so that merging never takes more than about 1/gap of the
 	// writer however fast tickets arrive.
@@ -30,6 +34,7 @@ type searchTidy struct {
 var defaultSearchTidy = searchTidy{
 	every:       10 * time.Second,
 	idle:        time.Second,
+	patience:    10 * time.Minute,
 	minSegments: 3,
 	pages:       16,
 	gap:         20,
@@ -67,17 +72,24 @@ type SearchMerge struct {
 // index and carried on by the next call (FTS5's own merges of new
 // segments carry it on too). Searches see the same tickets throughout.
 func (db *DB) MergeSearchIndex(ctx context.Context, idle time.Duration) (SearchMerge, error) {
-	return db.mergeSearchIndex(ctx, idle, defaultSearchTidy.pages)
+	s := defaultSearchTidy
+	s.idle, s.patience = idle, 0
+	return db.mergeSearchIndex(ctx, s)
 }
 
-func (db *DB) mergeSearchIndex(ctx context.Context, idle time.Duration, pages int) (SearchMerge, error) {
+func (db *DB) mergeSearchIndex(ctx context.Context, s searchTidy) (SearchMerge, error) {
 	var m SearchMerge
 	if db.writes == nil {
 		m.Done = true
 		return m, nil
 	}
+	var deadline time.Time // for waiting for lulls
+	if s.patience > 0 {
+		deadline = time.Now().Add(s.patience)
+	}
 	for {
-		if err := db.waitWriterIdle(ctx, idle); err != nil {
+		impatient, err := db.waitWriterIdle(ctx, s.idle, deadline)
+		if err != nil {
 			return m, nil
 		}
 		// FTS5's 'merge' with a negative page count first gathers every
@@ -86,13 +98,13 @@ func (db *DB) mergeSearchIndex(ctx context.Context, idle time.Duration, pages in
 		// on without gathering segments added meanwhile (those would
 		// restart it). A step that changes fewer than two rows (the
 		// command counts as one) found nothing left to merge.
-		n := pages
+		n := s.pages
 		if m.Steps == 0 {
-			n = -pages
+			n = -s.pages
 		}
 		start := time.Now()
 		var more bool
-		err := db.inQuietTx(ctx, func(tx *sql.Tx) error {
+		err = db.inQuietTx(ctx, func(tx *sql.Tx) error {
 			var before, after int64
 			if err := tx.QueryRowContext(ctx, `SELECT total_changes()`).Scan(&before); err != nil {
 				return err
@@ -119,25 +131,52 @@ func (db *DB) mergeSearchIndex(ctx context.Context, idle time.Duration, pages in
 			m.Done = true
 			return m, nil
 		}
-		if err := sleep(ctx, took); err != nil {
+		// Positive steps also merge any level where FTS5's own merging
+		// left several segments, which under steady writes may not end:
+		// then stop once the index is down to what would not start a
+		// merge (FTS5's merging of new segments finishes the rest).
+		if impatient && m.Steps > 1 && s.minSegments > 0 {
+			n, err := db.SearchSegments(ctx)
+			if err != nil {
+				return m, err
+			}
+			if n < s.minSegments {
+				m.Done = true
+				return m, nil
+			}
+		}
+		rest := took
+		if impatient {
+			rest = 4 * took
+		}
+		if err := sleep(ctx, rest); err != nil {
 			return m, nil
 		}
 	}
 }
 
 // waitWriterIdle returns once no write other than the search index's
-// merges has committed for idle, or with ctx's error.
-func (db *DB) waitWriterIdle(ctx context.Context, idle time.Duration) error {
+// merges has committed for idle, or reports that deadline (if not zero)
+// has passed first, or returns ctx's error.
+func (db *DB) waitWriterIdle(ctx context.Context, idle time.Duration, deadline time.Time) (late bool, err error) {
 	for {
 		if err := ctx.Err(); err != nil {
-			return err
+			return false, err
 		}
 		since := time.Since(time.Unix(0, db.lastWrite.Load()))
 		if since >= idle {
-			return nil
+			return false, nil
 		}
-		if err := sleep(ctx, idle-since); err != nil {
-			return err
+		wait := idle - since
+		if !deadline.IsZero() {
+			left := time.Until(deadline)
+			if left <= 0 {
+				return true, nil
+			}
+			wait = min(wait, left)
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return false, err
 		}
 	}
 }
@@ -156,11 +195,13 @@ func sleep(ctx context.Context, d time.Duration) error {
 // TidySearchIndex keeps SQLite's full-text index in few segments until ctx
 // ends (it returns at once on PostgreSQL, whose GIN index has no
 // segments). It counts the segments every 10 seconds and merges them into
-// one from three on, in steps taken only while no ticket is being written
-// for a second (a desk taking tickets without a pause is not slowed; its
-// index is merged at the first lull). A merge rewrites the whole index
-// (about 5 s of work at a million tickets), so the next one waits twenty
-// times as long as the last one worked.
+// one from three on, in steps taken after a second without writes (a desk
+// busy without a pause is not slowed; its index is merged at the first
+// lull). A merge that has found no lull for ten minutes steps anyway,
+// resting four times as long as each step took, and writes may then wait
+// for a step. A merge rewrites the whole index (about 5 s of work at a
+// million tickets), so the next one waits twenty times as long as the
+// last one worked.
 func (db *DB) TidySearchIndex(ctx context.Context) {
 	db.tidySearchIndex(ctx, defaultSearchTidy)
 }
@@ -184,16 +225,29 @@ func (db *DB) tidySearchIndex(ctx context.Context, s searchTidy) {
 		if n < s.minSegments {
 			continue
 		}
-		m, err := db.mergeSearchIndex(ctx, s.idle, s.pages)
+		m, err := db.mergeSearchIndex(ctx, s)
 		if err != nil {
 			db.log.Warn("search index: merge failed", "segments", n, "steps", m.Steps, "err", err)
 			next = time.Now().Add(time.Duration(s.gap) * max(m.Work, s.every))
 			continue
 		}
 		next = time.Now().Add(time.Duration(s.gap) * m.Work)
-		if m.Done {
-			db.log.Info("search index merged", "segments_before", n, "steps", m.Steps,
-				"work", m.Work.Round(time.Millisecond), "next_after", next.Format(time.RFC3339))
+		if !m.Done {
+			continue // ctx ended
 		}
+		after, err := db.SearchSegments(ctx)
+		if err != nil {
+			continue
+		}
+		if after >= n {
+			// Nothing gained (FTS5 found nothing to merge, or writes
+			// meanwhile added as many segments): try again later rather
+			// than every few seconds.
+			next = time.Now().Add(time.Duration(s.gap) * max(m.Work, s.every))
+			db.log.Debug("search index: merge made no progress", "segments", n, "steps", m.Steps)
+			continue
+		}
+		db.log.Info("search index merged", "segments_before", n, "segments_after", after, "steps", m.Steps,
+			"work", m.Work.Round(time.Millisecond), "next_after", next.Format(time.RFC3339))
 	}
 }

@@ -28,12 +28,17 @@ func fileSearchable(t *testing.T, db *store.DB, owner *desk.User, from, n int) {
 
 // keepSegments turns FTS5's own merging off, so that each write
 // transaction leaves a segment of its own (it merges in bursts, every 64
-// pages written, so a small index stays in one segment otherwise).
-// FTS5 still merges a level that reaches 16 segments.
+// pages written, so a small index stays in one segment otherwise), and
+// its emergency merge of a level with many segments (16 by default) too.
 func keepSegments(t *testing.T, db *store.DB) {
 	t.Helper()
-	if err := db.ExecRaw(context.Background(), `INSERT INTO tickets_fts (tickets_fts, rank) VALUES ('automerge', 0)`); err != nil {
-		t.Fatal(err)
+	for _, q := range []string{
+		`INSERT INTO tickets_fts (tickets_fts, rank) VALUES ('automerge', 0)`,
+		`INSERT INTO tickets_fts (tickets_fts, rank) VALUES ('crisismerge', 1000)`,
+	} {
+		if err := db.ExecRaw(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -175,6 +180,64 @@ func TestMergeSearchIndexWaitsForWrites(t *testing.T) {
 	}
 	if after, _ := db.SearchSegments(context.Background()); after != before || before < 2 {
 		t.Fatalf("segments %d → %d; want several, untouched", before, after)
+	}
+}
+
+func TestMergeSearchIndexRunsOutOfPatience(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := storetest.SQLite(t)
+	owner := mkUser(t, db, "impatient", desk.RoleUser)
+	keepSegments(t, db)
+	fileSearchable(t, db, owner, 0, 12)
+	// Another client files a ticket every few milliseconds: there is no
+	// lull of an hour, so the merge must go ahead once its patience runs
+	// out, between those writes, and lose none of them.
+	stop := make(chan struct{})
+	filed := make(chan int)
+	go func() {
+		n := 0
+		defer func() { filed <- n }()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			tk := &desk.Ticket{Title: fmt.Sprintf("steady number%d", n), Description: "filed all along",
+				Category: desk.CategoryProduct, Status: desk.StatusNew, Priority: desk.PriorityMedium,
+				CreatedBy: owner.Ref(), CreatedAt: t0, UpdatedAt: t0}
+			if err := db.CreateTicket(ctx, tk); err != nil {
+				t.Error(err)
+				return
+			}
+			n++
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	segs0, _ := db.SearchSegments(ctx)
+	// The timeout only bounds a merge that would wait for ever.
+	mctx, cancel := context.WithTimeout(ctx, time.Minute)
+	m, err := db.MergeSearchIndexPatient(mctx, time.Hour, 20*time.Millisecond)
+	cancel()
+	segs1, _ := db.SearchSegments(ctx)
+	close(stop)
+	n := <-filed
+	if err != nil || !m.Done || m.Steps < 2 {
+		t.Fatalf("merge during steady writes = %+v, %v; want done in several steps", m, err)
+	}
+	if segs1 >= segs0 || segs1 >= 3 {
+		t.Fatalf("segments %d → %d during steady writes; want fewer than 3", segs0, segs1)
+	}
+	if m, err := db.MergeSearchIndex(ctx, 0); err != nil || !m.Done {
+		t.Fatalf("final merge = %+v, %v", m, err)
+	}
+	if segs, _ := db.SearchSegments(ctx); segs != 1 {
+		t.Fatalf("%d segments after the final merge, want 1", segs)
+	}
+	p, err := db.Tickets(ctx, store.TicketFilter{Search: "steady", Limit: 1})
+	if err != nil || p.Total != n || n == 0 {
+		t.Fatalf("tickets filed during the merge: %d found, %v; %d filed", p.Total, err, n)
 	}
 }
 
