@@ -174,9 +174,11 @@ func measureEngine(ctx context.Context, o options, engine, tmp string, ceiling r
 	rep.IdleRSS, _ = c.memory()
 	// A previous run's last tickets may have left the search index in
 	// segments that the server merges soon after it starts: every run
-	// starts from the merged index, as a desk after a quiet minute.
-	rep.IndexAtStart = settleSearchIndex(ctx, engine, dataDir)
-	fmt.Printf("  before the first scenario: %s\n", rep.IndexAtStart)
+	// starts with the index under the server's threshold (three), as a
+	// desk after a quiet minute.
+	if rep.IndexAtStart = settleSearchIndex(ctx, engine, dataDir); rep.IndexAtStart != "" {
+		fmt.Printf("  before the first scenario: %s\n", rep.IndexAtStart)
+	}
 
 	admin, err := login(c.url, "admin", "Sample-Admin-2026")
 	if err != nil {
@@ -304,9 +306,10 @@ func measureEngine(ctx context.Context, o options, engine, tmp string, ceiling r
 			r.Errors += uint64(failed)
 		}
 		if s.filing > 0 || s.writes {
-			note := settleSearchIndex(ctx, engine, dataDir)
-			fmt.Printf("  %s\n", note)
-			r.Note = strings.TrimPrefix(r.Note+"; "+note, "; ")
+			if note := settleSearchIndex(ctx, engine, dataDir); note != "" {
+				fmt.Printf("  %s\n", note)
+				r.Note = strings.TrimPrefix(r.Note+"; "+note, "; ")
+			}
 		}
 		rep.Results = append(rep.Results, r)
 	}
@@ -418,10 +421,12 @@ func firstUserToken(base, admin string) (string, error) {
 // search index segments that a scenario's tickets added (see
 // store.TidySearchIndex: it merges from three segments on, once no ticket
 // has been filed for a second), so that the next scenario does not share
-// the machine with the merge. It returns what it saw, for the report.
+// the machine with the merge (the last steps of a merge may still run
+// once the count is under three). It returns what it saw, for the
+// report ("" on PostgreSQL).
 func settleSearchIndex(ctx context.Context, engine, dataDir string) string {
 	if engine != "sqlite" {
-		return "the search index has no segments to merge on " + engine
+		return ""
 	}
 	db, err := store.Open(ctx, store.Config{SQLitePath: filepath.Join(dataDir, "ticketflow.db")})
 	if err != nil {

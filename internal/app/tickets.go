@@ -54,7 +54,8 @@ func (s *Service) Tickets(ctx context.Context, actor *desk.User, q TicketQuery) 
 }
 
 // WriteVersion returns a number that changes after every write this
-// process commits, and whether it stands for every write to the database
+// process commits (but the search index's merges, which change nothing a
+// reader sees), and whether it stands for every write to the database
 // (SQLite: yes; PostgreSQL, where other instances write: no). A page read
 // while the number was v shows every write committed before v.
 func (s *Service) WriteVersion() (uint64, bool) { return s.store.WriteVersion() }

@@ -85,8 +85,8 @@ type DB struct {
 	refs      userRefs  // see userRefs
 
 	// writeVersion counts SQLite write transactions ended by this process
-	// (see WriteVersion); lastWrite is when the latest ended (Unix
-	// nanoseconds). Neither counts the search index's merges, which change
+	// (see WriteVersion); lastWrite is when the latest ended (see
+	// sinceStart). Neither counts the search index's merges, which change
 	// nothing a reader sees.
 	writeVersion atomic.Uint64
 	lastWrite    atomic.Int64
@@ -614,7 +614,7 @@ func (db *DB) commitGroup(batch []*write) {
 	// reads its own write next finds the version moved).
 	if loud {
 		db.writeVersion.Add(1)
-		db.lastWrite.Store(time.Now().UnixNano())
+		db.lastWrite.Store(int64(sinceStart()))
 	}
 	answer(err)
 }

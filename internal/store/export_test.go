@@ -46,8 +46,8 @@ func (db *DB) MergeSearchIndexPatient(ctx context.Context, idle, patience time.D
 }
 
 // TidySearchIndexQuick runs TidySearchIndex's loop with settings that let
-// a test see it work: counts every few milliseconds, no pause for writes,
-// no gap between merges.
+// a test see it work: counts every few milliseconds, steps after 20 ms
+// without writes, no gap between merges.
 func (db *DB) TidySearchIndexQuick(ctx context.Context) {
-	db.tidySearchIndex(ctx, searchTidy{every: 5 * time.Millisecond, minSegments: 2, pages: 4, gap: 0})
+	db.tidySearchIndex(ctx, searchTidy{every: 5 * time.Millisecond, idle: 20 * time.Millisecond, minSegments: 2, pages: 4, gap: 0})
 }

@@ -59,7 +59,7 @@ func (db *DB) SearchSegments(ctx context.Context) (int, error) {
 // SearchMerge reports one run of MergeSearchIndex.
 type SearchMerge struct {
 	Steps int           // write transactions
-	Work  time.Duration // time spent in them, waits excluded
+	Work  time.Duration // time from submitting each step to its commit (the rests and the waits for lulls excluded)
 	Done  bool          // false if ctx ended it first
 }
 
@@ -138,6 +138,9 @@ func (db *DB) mergeSearchIndex(ctx context.Context, s searchTidy) (SearchMerge, 
 		if impatient && m.Steps > 1 && s.minSegments > 0 {
 			n, err := db.SearchSegments(ctx)
 			if err != nil {
+				if ctx.Err() != nil {
+					return m, nil
+				}
 				return m, err
 			}
 			if n < s.minSegments {
@@ -163,7 +166,7 @@ func (db *DB) waitWriterIdle(ctx context.Context, idle time.Duration, deadline t
 		if err := ctx.Err(); err != nil {
 			return false, err
 		}
-		since := time.Since(time.Unix(0, db.lastWrite.Load()))
+		since := sinceStart() - time.Duration(db.lastWrite.Load())
 		if since >= idle {
 			return false, nil
 		}
@@ -181,6 +184,12 @@ func (db *DB) waitWriterIdle(ctx context.Context, idle time.Duration, deadline t
 	}
 }
 
+// processStart is when the process started, on the monotonic clock:
+// sinceStart does not jump when the wall clock is set.
+var processStart = time.Now()
+
+func sinceStart() time.Duration { return time.Since(processStart) }
+
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -194,8 +203,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // TidySearchIndex keeps SQLite's full-text index in few segments until ctx
 // ends (it returns at once on PostgreSQL, whose GIN index has no
-// segments). It counts the segments every 10 seconds and merges them into
-// one from three on, in steps taken after a second without writes (a desk
+// segments). It counts the segments every 10 seconds and merges them (into
+// one, unless writes never pause) from three on, in steps taken after a second without writes (a desk
 // busy without a pause is not slowed; its index is merged at the first
 // lull). A merge that has found no lull for ten minutes steps anyway,
 // resting four times as long as each step took, and writes may then wait

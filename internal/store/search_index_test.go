@@ -65,7 +65,9 @@ func searchResults(t *testing.T, db *store.DB, queries ...string) map[string][]i
 
 func TestMergeSearchIndex(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	// The deadline only bounds a merge that would not end.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel) // after the parallel subtests
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
 		db := storetest.Postgres(t)
@@ -226,8 +228,10 @@ func TestMergeSearchIndexRunsOutOfPatience(t *testing.T) {
 	if err != nil || !m.Done || m.Steps < 2 {
 		t.Fatalf("merge during steady writes = %+v, %v; want done in several steps", m, err)
 	}
-	if segs1 >= segs0 || segs1 >= 3 {
-		t.Fatalf("segments %d → %d during steady writes; want fewer than 3", segs0, segs1)
+	// It stops under three segments or when FTS5 finds nothing left to
+	// merge (up to three on a level); the other client files on.
+	if segs1 >= segs0 {
+		t.Fatalf("segments %d → %d during steady writes; want fewer", segs0, segs1)
 	}
 	if m, err := db.MergeSearchIndex(ctx, 0); err != nil || !m.Done {
 		t.Fatalf("final merge = %+v, %v", m, err)
