@@ -104,15 +104,19 @@ func (db *DB) mergeSearchIndex(ctx context.Context, s searchTidy) (SearchMerge, 
 		}
 		start := time.Now()
 		var more bool
+		// A step once begun is not interrupted: SQLite rolls back the
+		// whole transaction of an interrupted write, and other callers'
+		// writes may share it (see groupCommit). A step is short.
+		sctx := context.WithoutCancel(ctx)
 		err = db.inQuietTx(ctx, func(tx *sql.Tx) error {
 			var before, after int64
-			if err := tx.QueryRowContext(ctx, `SELECT total_changes()`).Scan(&before); err != nil {
+			if err := tx.QueryRowContext(sctx, `SELECT total_changes()`).Scan(&before); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO tickets_fts (tickets_fts, rank) VALUES ('merge', ?)`, n); err != nil {
+			if _, err := tx.ExecContext(sctx, `INSERT INTO tickets_fts (tickets_fts, rank) VALUES ('merge', ?)`, n); err != nil {
 				return err
 			}
-			if err := tx.QueryRowContext(ctx, `SELECT total_changes()`).Scan(&after); err != nil {
+			if err := tx.QueryRowContext(sctx, `SELECT total_changes()`).Scan(&after); err != nil {
 				return err
 			}
 			more = after-before >= 2
