@@ -174,8 +174,8 @@ func measureEngine(ctx context.Context, o options, engine, tmp string, ceiling r
 	rep.IdleRSS, _ = c.memory()
 	// A previous run's last tickets may have left the search index in
 	// segments that the server merges soon after it starts: every run
-	// starts with the index under the server's threshold (three), as a
-	// desk after a quiet minute.
+	// starts with the index under the server's threshold
+	// (store.SearchMergeFrom), as a desk after a quiet minute.
 	if rep.IndexAtStart = settleSearchIndex(ctx, engine, dataDir); rep.IndexAtStart != "" {
 		fmt.Printf("  before the first scenario: %s\n", rep.IndexAtStart)
 	}
@@ -419,10 +419,10 @@ func firstUserToken(base, admin string) (string, error) {
 
 // settleSearchIndex waits, on SQLite, until the server has merged the
 // search index segments that a scenario's tickets added (see
-// store.TidySearchIndex: it merges from three segments on, once no ticket
-// has been filed for a second), so that the next scenario does not share
-// the machine with the merge (the last steps of a merge may still run
-// once the count is under three). It returns what it saw, for the
+// store.TidySearchIndex: it merges from store.SearchMergeFrom segments
+// on, once no ticket has been filed for a second), so that the next
+// scenario does not share the machine with the merge (the last steps of a
+// merge may still run once the count is under that). It returns what it saw, for the
 // report ("" on PostgreSQL).
 func settleSearchIndex(ctx context.Context, engine, dataDir string) string {
 	if engine != "sqlite" {
@@ -444,9 +444,9 @@ func settleSearchIndex(ctx context.Context, engine, dataDir string) string {
 			first = n
 		}
 		switch {
-		case n < 3 && first < 3:
-			return fmt.Sprintf("the search index was in %d segments (the server merges it from 3 on)", n)
-		case n < 3:
+		case n < store.SearchMergeFrom && first < store.SearchMergeFrom:
+			return fmt.Sprintf("the search index was in %d segments (the server merges it from %d on)", n, store.SearchMergeFrom)
+		case n < store.SearchMergeFrom:
 			return fmt.Sprintf("the search index was in %d segments; the server merged it into %d within %.0f s", first, n, time.Since(start).Seconds())
 		case time.Since(start) > 5*time.Minute:
 			// The server waits twenty times its last merge's work before

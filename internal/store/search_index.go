@@ -31,11 +31,15 @@ type searchTidy struct {
 	gap int
 }
 
+// SearchMergeFrom is the number of segments from which TidySearchIndex
+// merges SQLite's search index.
+const SearchMergeFrom = 3
+
 var defaultSearchTidy = searchTidy{
 	every:       10 * time.Second,
 	idle:        time.Second,
 	patience:    10 * time.Minute,
-	minSegments: 3,
+	minSegments: SearchMergeFrom,
 	pages:       16,
 	gap:         20,
 }

@@ -26,6 +26,14 @@ func fileSearchable(t *testing.T, db *store.DB, owner *desk.User, from, n int) {
 	}
 }
 
+// fileTicket files a ticket and returns the error, for goroutines other
+// than the test's (mkTicket stops the test).
+func fileTicket(ctx context.Context, db *store.DB, owner *desk.User, title, desc string) error {
+	return db.CreateTicket(ctx, &desk.Ticket{Title: title, Description: desc,
+		Category: desk.CategoryProduct, Status: desk.StatusNew, Priority: desk.PriorityMedium,
+		CreatedBy: owner.Ref(), CreatedAt: t0, UpdatedAt: t0})
+}
+
 // keepSegments turns FTS5's own merging off, so that each write
 // transaction leaves a segment of its own (it merges in bursts, every 64
 // pages written, so a small index stays in one segment otherwise), and
@@ -137,10 +145,7 @@ func TestMergeSearchIndex(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 60; i < 100; i++ {
-				tk := &desk.Ticket{Title: fmt.Sprintf("concurrent number%d", i), Description: "filed during a merge",
-					Category: desk.CategoryProduct, Status: desk.StatusNew, Priority: desk.PriorityMedium,
-					CreatedBy: owner.Ref(), CreatedAt: t0, UpdatedAt: t0}
-				if err := db.CreateTicket(ctx, tk); err != nil {
+				if err := fileTicket(ctx, db, owner, fmt.Sprintf("concurrent number%d", i), "filed during a merge"); err != nil {
 					t.Error(err)
 					return
 				}
@@ -206,10 +211,7 @@ func TestMergeSearchIndexRunsOutOfPatience(t *testing.T) {
 				return
 			default:
 			}
-			tk := &desk.Ticket{Title: fmt.Sprintf("steady number%d", n), Description: "filed all along",
-				Category: desk.CategoryProduct, Status: desk.StatusNew, Priority: desk.PriorityMedium,
-				CreatedBy: owner.Ref(), CreatedAt: t0, UpdatedAt: t0}
-			if err := db.CreateTicket(ctx, tk); err != nil {
+			if err := fileTicket(ctx, db, owner, fmt.Sprintf("steady number%d", n), "filed all along"); err != nil {
 				t.Error(err)
 				return
 			}
