@@ -45,7 +45,7 @@ func handleTicketList(d ticketDeps) http.Handler {
 			key := listCacheKey(u.ID, desk.CanListAllTickets(u), requestBase(r, d.baseURL), r.URL.RawQuery)
 			body, v, ok := d.pages.lookup(key, r)
 			if body != nil {
-				writeJSONBody(w, http.StatusOK, body)
+				writeJSONBody(w, r, http.StatusOK, body)
 				return
 			}
 			if ok {
@@ -78,7 +78,7 @@ func handleTicketList(d ticketDeps) http.Handler {
 		if list.Page > 1 {
 			out.Previous = pageURL(r, l.base, map[string]string{"page": itoa(list.Page - 1)})
 		}
-		writeAppendedKeep(w, http.StatusOK, func(b []byte) []byte { return appendTicketList(b, &out) }, keep)
+		writeAppendedKeep(w, r, http.StatusOK, func(b []byte) []byte { return appendTicketList(b, &out) }, keep)
 	})
 }
 
@@ -90,7 +90,7 @@ func handleTicketGet(d ticketDeps) http.Handler {
 			var t *desk.Ticket
 			if t, err = d.svc.Ticket(r.Context(), actorFrom(r), id); err == nil {
 				v := d.linker(r).ticket(t)
-				writeAppended(w, http.StatusOK, v.appendJSON)
+				writeAppended(w, r, http.StatusOK, v.appendJSON)
 				return
 			}
 		}

@@ -184,30 +184,31 @@ const maxPooledJSON = 256 << 10
 
 // writeAppended answers with the JSON that appendTo appends, with a
 // Content-Length and a trailing newline like writeJSON's.
-func writeAppended(w http.ResponseWriter, status int, appendTo func([]byte) []byte) {
-	writeAppendedKeep(w, status, appendTo, nil)
+func writeAppended(w http.ResponseWriter, r *http.Request, status int, appendTo func([]byte) []byte) {
+	writeAppendedKeep(w, r, status, appendTo, nil)
 }
 
 // writeAppendedKeep is writeAppended that also hands the body (newline
 // included) to keep, if not nil, before it is written; keep must copy it.
-func writeAppendedKeep(w http.ResponseWriter, status int, appendTo func([]byte) []byte, keep func([]byte)) {
+func writeAppendedKeep(w http.ResponseWriter, r *http.Request, status int, appendTo func([]byte) []byte, keep func([]byte)) {
 	bp := jsonBuffers.Get().(*[]byte)
 	b := append(appendTo((*bp)[:0]), '\n')
 	if keep != nil {
 		keep(b)
 	}
-	writeJSONBody(w, status, b)
+	writeJSONBody(w, r, status, b)
 	if cap(b) <= maxPooledJSON {
 		*bp = b[:0]
 		jsonBuffers.Put(bp)
 	}
 }
 
-// writeJSONBody answers with b, a complete JSON body.
-func writeJSONBody(w http.ResponseWriter, status int, b []byte) {
+// writeJSONBody answers with b, a complete JSON body, headers and body in
+// one write where it can (oneWrite).
+func writeJSONBody(w http.ResponseWriter, r *http.Request, status int, b []byte) {
 	h := w.Header()
 	setJSONHeaders(h)
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	oneWrite(w, r, b)
 }

@@ -80,7 +80,7 @@ func TestAppendJSON(t *testing.T) {
 	for i := range lists {
 		want := encode(t, lists[i])
 		rec := httptest.NewRecorder()
-		writeAppended(rec, http.StatusOK, func(b []byte) []byte { return appendTicketList(b, &lists[i]) })
+		writeAppended(rec, httptest.NewRequest("GET", "/api/tickets", nil), http.StatusOK, func(b []byte) []byte { return appendTicketList(b, &lists[i]) })
 		if got := rec.Body.String(); got != want {
 			t.Errorf("list %d:\n got %s\nwant %s", i, got, want)
 		}

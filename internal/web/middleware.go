@@ -192,6 +192,7 @@ const (
 	keyAuthErr
 	keyViaCookie
 	keyNonce
+	keyConn
 )
 
 // clientIP resolves the client address: the peer, or with trusted proxies

@@ -108,7 +108,11 @@ func New(t testing.TB, db *store.DB, opt Options) *Env {
 	if wc.Ready == nil {
 		wc.Ready = db.Ping
 	}
-	srv := httptest.NewServer(web.NewServer(wc, log, svc))
+	// Served as `ticketflow serve` serves: JSON bodies leave in one write.
+	srv := httptest.NewUnstartedServer(web.NewServer(wc, log, svc))
+	srv.Listener = web.WrapListener(srv.Listener)
+	srv.Config.ConnContext = web.ConnContext
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return &Env{URL: srv.URL, DB: db, Svc: svc, Blobs: blobs, Clock: clock, Server: srv, Hub: hub,
 		Client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
