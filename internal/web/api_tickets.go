@@ -59,11 +59,7 @@ func handleTicketList(d ticketDeps) http.Handler {
 			return
 		}
 		l := d.linker(r)
-		out := listJSON[ticketJSON]{Count: list.Total, Results: make([]ticketJSON, 0, len(list.Tickets)),
-			CountExact: &list.TotalExact, Ordering: string(list.Order)}
-		for i := range list.Tickets {
-			out.Results = append(out.Results, l.ticket(&list.Tickets[i]))
-		}
+		out := listJSON[ticketJSON]{Count: list.Total, CountExact: &list.TotalExact, Ordering: string(list.Order)}
 		if list.Next != nil {
 			c := list.Next.Encode()
 			out.NextCursor = &c
@@ -78,7 +74,19 @@ func handleTicketList(d ticketDeps) http.Handler {
 		if list.Page > 1 {
 			out.Previous = pageURL(r, l.base, map[string]string{"page": itoa(list.Page - 1)})
 		}
-		writeAppendedKeep(w, r, http.StatusOK, func(b []byte) []byte { return appendTicketList(b, &out) }, keep)
+		// Each ticket's view is made as it is written, not kept in a slice.
+		results := func(b []byte) []byte {
+			b = append(b, '[')
+			for i := range list.Tickets {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				v := l.ticket(&list.Tickets[i])
+				b = v.appendJSON(b)
+			}
+			return append(b, ']')
+		}
+		writeAppendedKeep(w, r, http.StatusOK, func(b []byte) []byte { return appendTicketListWith(b, &out, results) }, keep)
 	})
 }
 

@@ -160,10 +160,16 @@ func (v *ticketJSON) appendJSON(b []byte) []byte {
 // appendTicketList appends a page of tickets with its paging fields (the
 // last three are omitempty).
 func appendTicketList(b []byte, v *listJSON[ticketJSON]) []byte {
+	return appendTicketListWith(b, v, func(b []byte) []byte { return appendArray(b, v.Results, (*ticketJSON).appendJSON) })
+}
+
+// appendTicketListWith is appendTicketList with the results appended by
+// results instead of from v.Results.
+func appendTicketListWith(b []byte, v *listJSON[ticketJSON], results func([]byte) []byte) []byte {
 	b = strconv.AppendInt(appendKey(append(b, '{'), "count"), int64(v.Count), 10)
 	b = appendNullable(appendKey(b, "next"), v.Next, appendStringPtr)
 	b = appendNullable(appendKey(b, "previous"), v.Previous, appendStringPtr)
-	b = appendArray(appendKey(b, "results"), v.Results, (*ticketJSON).appendJSON)
+	b = results(appendKey(b, "results"))
 	if v.CountExact != nil {
 		b = strconv.AppendBool(appendKey(b, "count_exact"), *v.CountExact)
 	}
