@@ -74,18 +74,7 @@ func handleTicketList(d ticketDeps) http.Handler {
 		if list.Page > 1 {
 			out.Previous = pageURL(r, l.base, map[string]string{"page": itoa(list.Page - 1)})
 		}
-		// Each ticket's view is made as it is written, not kept in a slice.
-		results := func(b []byte) []byte {
-			b = append(b, '[')
-			for i := range list.Tickets {
-				if i > 0 {
-					b = append(b, ',')
-				}
-				v := l.ticket(&list.Tickets[i])
-				b = v.appendJSON(b)
-			}
-			return append(b, ']')
-		}
+		results := func(b []byte) []byte { return appendTicketViews(b, l, list.Tickets) }
 		writeAppendedKeep(w, r, http.StatusOK, func(b []byte) []byte { return appendTicketListWith(b, &out, results) }, keep)
 	})
 }

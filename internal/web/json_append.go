@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"ticketflow/internal/desk"
 )
 
 // Ticket lists are the API's hottest responses. encoding/json spends most
@@ -180,6 +182,20 @@ func appendTicketListWith(b []byte, v *listJSON[ticketJSON], results func([]byte
 		b = appendString(appendKey(b, "next_cursor"), *v.NextCursor)
 	}
 	return append(b, '}')
+}
+
+// appendTicketViews appends the tickets' views as a JSON array; each view
+// is made as it is written, not kept in a slice.
+func appendTicketViews(b []byte, l linker, tickets []desk.Ticket) []byte {
+	b = append(b, '[')
+	for i := range tickets {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		v := l.ticket(&tickets[i])
+		b = v.appendJSON(b)
+	}
+	return append(b, ']')
 }
 
 // jsonBuffers recycles response buffers; ones grown past maxPooledJSON

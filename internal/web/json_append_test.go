@@ -62,6 +62,35 @@ func encode(t *testing.T, v any) string {
 	return b.String()
 }
 
+// TestAppendTicketViews checks the list handler's results array against
+// encoding/json's output for the same views.
+func TestAppendTicketViews(t *testing.T) {
+	now := time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
+	l := linker{base: "https://help.example.com", viewer: 7, now: now,
+		signer: &urlSigner{key: []byte("0123456789abcdef0123456789abcdef"), now: func() time.Time { return now }}}
+	at := time.Date(2026, 2, 3, 4, 5, 6, 789, time.UTC)
+	tickets := []desk.Ticket{
+		{ID: 1, Title: "Printer <jams>", Description: "line\nbreak \"quoted\" \u2028", Category: desk.CategoryTechnical,
+			Status: desk.StatusNew, Priority: desk.PriorityHigh, CreatedBy: desk.UserRef{ID: 3, Username: "amira", Email: "a@example.com"},
+			CreatedAt: at, UpdatedAt: at.Add(time.Hour)},
+		{ID: 2, Title: "Refund", Description: "", Category: desk.CategoryFinancial, Status: desk.StatusResolved,
+			Priority: desk.PriorityLow, CreatedBy: desk.UserRef{ID: 4, Username: "bo", Email: "b@example.com"},
+			Assignee: &desk.UserRef{ID: 1, Username: "admin", Email: "admin@example.com"}, CreatedAt: at, UpdatedAt: at, ChatID: 9,
+			Attachments: []desk.Attachment{{ID: 5, TicketID: 2, Filename: "scan & copy.pdf", ContentType: "application/pdf", Size: 1234},
+				{ID: 6, TicketID: 2, Filename: "b.png", ContentType: "image/png", Size: 1}}},
+	}
+	for _, n := range []int{0, 1, 2} {
+		views := make([]ticketJSON, 0, n)
+		for i := range tickets[:n] {
+			views = append(views, l.ticket(&tickets[i]))
+		}
+		want := strings.TrimSuffix(encode(t, views), "\n")
+		if got := string(appendTicketViews(nil, l, tickets[:n])); got != want {
+			t.Errorf("%d tickets:\n got %s\nwant %s", n, got, want)
+		}
+	}
+}
+
 func TestAppendJSON(t *testing.T) {
 	tickets := sampleTickets()
 	for i := range tickets {
