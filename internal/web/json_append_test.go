@@ -139,6 +139,34 @@ func TestAppendStringRandom(t *testing.T) {
 	}
 }
 
+// TestAppendStringEveryByte puts every byte value at every offset of a
+// run of plain ASCII, before nothing, one byte or a longer run: an
+// escaper that looks at several bytes at once must still find each one.
+func TestAppendStringEveryByte(t *testing.T) {
+	for c := range 256 {
+		for pos := range 17 {
+			for _, tail := range []string{"", "b", strings.Repeat("b", 9)} {
+				s := strings.Repeat("a", pos) + string([]byte{byte(c)}) + tail
+				want, _ := json.Marshal(s)
+				if got := appendString(nil, s); !bytes.Equal(got, want) {
+					t.Fatalf("%q:\n got %s\nwant %s", s, got, want)
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkAppendString escapes a ticket description of plain text with
+// a few characters that need escaping.
+func BenchmarkAppendString(b *testing.B) {
+	s := strings.Repeat("The printer on the third floor jams when printing double-sided; error E0042 shows. ", 4) + "Thanks & regards,\n\"Amira\""
+	buf := make([]byte, 0, 1024)
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		buf = appendString(buf[:0], s)
+	}
+}
+
 func FuzzAppendString(f *testing.F) {
 	for _, s := range trickyStrings() {
 		f.Add(s)
