@@ -18,8 +18,9 @@ func render(o options, ceiling, after result, reps []*report) string {
 		end = fmt.Sprintf("%.0f req/s", after.Rate)
 	}
 	fmt.Fprintf(&b, "Machine: %d CPUs (load generator on the same machine; it reads every response to its end without keeping it). Ceiling: bare net/http hello = **%.0f req/s** (p50 %s, p99 %s); "+
-		"percentages are of this figure. The same hello at the end of the run: %s (the machine's drift during the run).\n\n",
-		runtime.NumCPU(), ceiling.Rate, ms(ceiling.P50), ms(ceiling.P99), end)
+		"percentages are of this figure. The same hello at the end of the run: %s (the machine's drift during the run). "+
+		"Each scenario is also given as a percentage of the same hello measured for %s just before it (\"%% of local\").\n\n",
+		runtime.NumCPU(), ceiling.Rate, ms(ceiling.P50), ms(ceiling.P99), end, localCeiling(o.duration))
 	for _, r := range reps {
 		if r.SizedCeiling.Rate == 0 {
 			continue
@@ -35,18 +36,22 @@ func render(o options, ceiling, after result, reps []*report) string {
 	}
 	b.WriteString("| scenario |")
 	for _, r := range reps {
-		fmt.Fprintf(&b, " %s req/s | %% of hello | p50 | p95 | p99 | errors |", r.Engine)
+		fmt.Fprintf(&b, " %s req/s | %% of hello | %% of local | p50 | p95 | p99 | errors |", r.Engine)
 	}
 	b.WriteString("\n|---|")
 	for range reps {
-		b.WriteString("---:|---:|---:|---:|---:|---:|")
+		b.WriteString("---:|---:|---:|---:|---:|---:|---:|")
 	}
 	b.WriteString("\n")
 	for i := range reps[0].Results {
 		fmt.Fprintf(&b, "| %s |", reps[0].Results[i].Name)
 		for _, r := range reps {
 			x := r.Results[i]
-			fmt.Fprintf(&b, " %.0f | %.0f%% | %s | %s | %s | %d |", x.Rate, 100*x.Rate/ceiling.Rate, ms(x.P50), ms(x.P95), ms(x.P99), x.Errors)
+			local := "–"
+			if x.Local > 0 {
+				local = fmt.Sprintf("%.0f%% of %.0f", 100*x.Rate/x.Local, x.Local)
+			}
+			fmt.Fprintf(&b, " %.0f | %.0f%% | %s | %s | %s | %s | %d |", x.Rate, 100*x.Rate/ceiling.Rate, local, ms(x.P50), ms(x.P95), ms(x.P99), x.Errors)
 		}
 		b.WriteString("\n")
 	}

@@ -33,6 +33,9 @@ type result struct {
 	Requests   uint64
 	StatusHint string
 	Note       string // what else ran meanwhile
+	// Local is the hello ceiling measured just before the scenario (the
+	// machine's speed drifts within a run).
+	Local float64
 }
 
 // attack runs targeter closed-loop with the given concurrency.
@@ -205,6 +208,14 @@ func measureEngine(ctx context.Context, o options, engine, tmp string, ceiling r
 	if err != nil {
 		return nil, err
 	}
+	// The hello server stays up for a short local ceiling before each
+	// scenario; it idles while the scenario runs.
+	hello, err := start(o.hello, nil, filepath.Join(tmp, "hello-local.log"), "/", "-addr", "ADDR")
+	if err != nil {
+		return nil, err
+	}
+	defer hello.stop()
+	attack(ctx, "warm-up (hello)", get(hello.url+"/", nil), o.concurrency, time.Second)
 	var maxID int64 = int64(o.tickets)
 	rng := rand.New(rand.NewPCG(1, 2))
 	var mu sync.Mutex
@@ -293,12 +304,14 @@ func measureEngine(ctx context.Context, o options, engine, tmp string, ceiling r
 		if rep.Warmed == 0 {
 			rep.Warmed, rep.WarmTook = n, time.Since(t0)
 		}
+		local := attack(ctx, "hello, just before", get(hello.url+"/", nil), o.concurrency, localCeiling(o.duration))
 		var stopFiling func() (filed, failed int)
 		if s.filing > 0 {
 			stopFiling = fileTickets(c.url, user, createBodies, s.filing)
 		}
 		attack(ctx, "warm-up", s.tr, o.concurrency, time.Second)
 		r := attack(ctx, s.name, s.tr, o.concurrency, o.duration)
+		r.Local = local.Rate
 		if stopFiling != nil {
 			filed, failed := stopFiling()
 			r.Note = fmt.Sprintf("meanwhile another client filed %d tickets (%d failed)", filed, failed)
@@ -340,6 +353,10 @@ func measureEngine(ctx context.Context, o options, engine, tmp string, ceiling r
 	}
 	return rep, nil
 }
+
+// localCeiling is how long the hello ceiling is measured before each
+// scenario: long enough for a rate, short beside the scenario.
+func localCeiling(d time.Duration) time.Duration { return min(3*time.Second, d) }
 
 // filingRate is how many tickets per second the mixed list scenario files
 // (far more than any internal desk: 20/s is 1.7 million a day).
