@@ -439,8 +439,8 @@ func firstUserToken(base, admin string) (string, error) {
 // store.TidySearchIndex: it merges from store.SearchMergeFrom segments
 // on, once no ticket has been filed for a second), so that the next
 // scenario does not share the machine with the merge (the last steps of a
-// merge may still run once the count is under that). It returns what it saw, for the
-// report ("" on PostgreSQL).
+// merge may still run once the count is under that). It returns what it
+// saw, for the report ("" on PostgreSQL).
 func settleSearchIndex(ctx context.Context, engine, dataDir string) string {
 	if engine != "sqlite" {
 		return ""

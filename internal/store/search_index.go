@@ -211,10 +211,10 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // TidySearchIndex keeps SQLite's full-text index in few segments until ctx
 // ends (it returns at once on PostgreSQL, whose GIN index has no
-// segments). It counts the segments every 10 seconds and merges them (into
-// one, unless writes never pause) from three on, in steps taken after a second without writes (a desk
-// busy without a pause is not slowed; its index is merged at the first
-// lull). A merge that has found no lull for ten minutes steps anyway,
+// segments). It counts the segments every 10 seconds and merges them
+// (into one, unless writes never pause) from three on, in steps taken
+// after a second without writes (a desk busy without a pause is not
+// slowed; its index is merged at the first lull). A merge that has found no lull for ten minutes steps anyway,
 // resting four times as long as each step took, and writes may then wait
 // for a step. A merge rewrites the whole index (about 5 s of work at a
 // million tickets), so the next one waits twenty times as long as the
