@@ -133,3 +133,62 @@ func seedBench(b *testing.B, db *store.DB, n int) ([]desk.UserRef, int64) {
 	}
 	return owners, admin.ID
 }
+
+// BenchmarkSearchSegments measures searches (SQLite) on the full-text
+// index as a busy desk leaves it and as the server tidies it: merged into
+// one segment, after 3,000 tickets filed one write each (FTS5's own
+// merging only), compacted (see TidySearchIndex), and merged again. The
+// segments metric is the index's segment count in each state.
+//
+//	go test -run '^$' -bench SearchSegments -benchmem ./internal/store/
+//	TICKETFLOW_BENCH_TICKETS=1000000 go test -run '^$' -bench SearchSegments -timeout 1h ./internal/store/
+func BenchmarkSearchSegments(b *testing.B) {
+	n := 10000
+	if v := os.Getenv("TICKETFLOW_BENCH_TICKETS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	db := storetest.SQLite(b)
+	owners, _ := seedBench(b, db, n)
+	state := func(name string) {
+		segs, err := db.SearchSegments(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, q := range []string{"printer jams", "please"} {
+			b.Run(name+"/"+q, func(b *testing.B) {
+				for b.Loop() {
+					if _, err := db.Tickets(ctx, store.TicketFilter{Search: q}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(segs), "segments")
+			})
+		}
+	}
+	if _, err := db.MergeSearchIndex(ctx, 0); err != nil {
+		b.Fatal(err)
+	}
+	state("merged")
+	now := time.Now().UTC()
+	for i := range 3000 {
+		t := &desk.Ticket{Title: "Monitor flickers after lunch", Description: "Ticket " + strconv.Itoa(i) + " of a busy afternoon.",
+			Category: desk.CategoryTechnical, Status: desk.StatusNew, Priority: desk.PriorityMedium,
+			CreatedBy: owners[i%len(owners)], CreatedAt: now, UpdatedAt: now}
+		if err := db.CreateTicket(ctx, t); err != nil {
+			b.Fatal(err)
+		}
+	}
+	state("busy")
+	if _, err := db.CompactSearchIndex(ctx, 0); err != nil {
+		b.Fatal(err)
+	}
+	state("compacted")
+	if _, err := db.MergeSearchIndex(ctx, 0); err != nil {
+		b.Fatal(err)
+	}
+	state("merged-again")
+}

@@ -25,6 +25,23 @@ func (db *DB) ExecRaw(ctx context.Context, q string, args ...any) error {
 	})
 }
 
+// QueryRaw runs a read query whose rows are one integer and calls row with each.
+func (db *DB) QueryRaw(ctx context.Context, q string, row func(int64)) error {
+	rows, err := db.query(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return err
+		}
+		row(v)
+	}
+	return rows.Err()
+}
+
 // TicketLinks reads a ticket's chat_id and has_attachments columns as
 // stored (reads only look attachments up when the flag is set, so a flag
 // left set would not show through them).
@@ -36,13 +53,14 @@ func (db *DB) TicketLinks(ctx context.Context, id int64) (chatID int64, has bool
 
 // MergeSearchIndexSteps is MergeSearchIndex with pages of work per step.
 func (db *DB) MergeSearchIndexSteps(ctx context.Context, idle time.Duration, pages int) (SearchMerge, error) {
-	return db.mergeSearchIndex(ctx, searchTidy{idle: idle, pages: pages})
+	return db.mergeSearchIndex(ctx, searchTidy{idle: idle, pages: pages}, false)
 }
 
-// MergeSearchIndexPatient is MergeSearchIndex that waits for lulls of
-// idle for patience at most, in steps of two pages.
-func (db *DB) MergeSearchIndexPatient(ctx context.Context, idle, patience time.Duration) (SearchMerge, error) {
-	return db.mergeSearchIndex(ctx, searchTidy{idle: idle, patience: patience, pages: 2, minSegments: 3})
+// CompactSearchIndex runs one compaction (see compactSearchIndex) in steps
+// of two pages, as TidySearchIndex does while writes come closer together
+// than idle.
+func (db *DB) CompactSearchIndex(ctx context.Context, idle time.Duration) (SearchMerge, error) {
+	return db.compactSearchIndex(ctx, searchTidy{idle: idle, pages: 2, minSegments: SearchMergeFrom})
 }
 
 // TidySearchIndexQuick runs TidySearchIndex's loop with settings that let
@@ -50,4 +68,16 @@ func (db *DB) MergeSearchIndexPatient(ctx context.Context, idle, patience time.D
 // without writes, no gap between merges.
 func (db *DB) TidySearchIndexQuick(ctx context.Context) {
 	db.tidySearchIndex(ctx, searchTidy{every: 5 * time.Millisecond, idle: 20 * time.Millisecond, minSegments: 2, pages: 4, gap: 0})
+}
+
+// TidySearchIndexPatient is TidySearchIndexBusy from two segments on, with
+// patience: it merges once the index has waited that long.
+func (db *DB) TidySearchIndexPatient(ctx context.Context, patience time.Duration) {
+	db.tidySearchIndex(ctx, searchTidy{every: 5 * time.Millisecond, idle: time.Hour, patience: patience, minSegments: 2, pages: 4, gap: 0})
+}
+
+// TidySearchIndexBusy runs TidySearchIndex's loop counting every few
+// milliseconds with an idle time of an hour: it only ever compacts.
+func (db *DB) TidySearchIndexBusy(ctx context.Context) {
+	db.tidySearchIndex(ctx, searchTidy{every: 5 * time.Millisecond, idle: time.Hour, minSegments: SearchMergeFrom, pages: 4, gap: 0})
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"time"
@@ -13,17 +14,27 @@ import (
 // every segment: at a million tickets, searches on an index in 17 segments
 // ran at half the rate of the same index in one (docs/PERFORMANCE.md).
 // MergeSearchIndex brings the index back to one segment in small steps,
-// and TidySearchIndex does so in the background when it pays.
+// and TidySearchIndex does so in the background when it pays, compacting
+// the small segments of a desk that never pauses in between.
+
+// searchStructure reads FTS5's structure record (its rowid is 10), which
+// lists the index's levels and segments and the state of a started merge:
+// a merge step that did any work rewrote it.
+const searchStructure = `SELECT block FROM tickets_fts_data WHERE id = 10`
 
 // searchTidy holds TidySearchIndex's settings (see defaultSearchTidy).
 type searchTidy struct {
 	every time.Duration // how often the segments are counted
-	idle  time.Duration // no write for this long before each step
-	// patience: how long a merge waits for such lulls; past it, it steps
-	// regardless and rests four times as long as each step took (zero:
-	// it waits for lulls however long).
+	// idle: a merge into one segment starts only after this long without
+	// a write; while writes come closer together than this, the index is
+	// compacted instead, and merge steps rest four times as long as they
+	// took (once as long otherwise).
+	idle time.Duration
+	// patience: how long the index may wait for a lull (compacted
+	// meanwhile) before it is merged into one regardless, between writes
+	// (zero: it waits however long).
 	patience    time.Duration
-	minSegments int // merge from this many segments on
+	minSegments int // merge or compact from this many segments on
 	pages       int // work per step, in FTS5 leaf pages
 	// gap: after a merge that took w of writer time, the next one waits
 	// gap×w, so that merging never takes more than about 1/gap of the
@@ -69,41 +80,58 @@ type SearchMerge struct {
 
 // MergeSearchIndex merges SQLite's full-text index into one segment (a
 // no-op on PostgreSQL). Each step is a write transaction of its own that
-// merges a few pages, so other writes wait for one step at most; before
-// each step it waits until no other write has committed for idle (zero:
-// never waits), and after each it rests as long as the step took, so that
-// searches keep most of the machine. An unfinished merge is kept in the
-// index and carried on by the next call (FTS5's own merges of new
-// segments carry it on too). Searches see the same tickets throughout.
+// merges a few pages, so other writes wait for one step at most. Before
+// its first step it waits until no other write has committed for idle
+// (zero: never waits); after each it rests as long as the step took (four
+// times as long while writes come closer together than idle), so that
+// searches and writes keep most of the machine. An unfinished merge is
+// kept in the index and carried on by the next call (FTS5's own merges of
+// new segments carry it on too). Searches see the same tickets throughout.
 func (db *DB) MergeSearchIndex(ctx context.Context, idle time.Duration) (SearchMerge, error) {
 	s := defaultSearchTidy
-	s.idle, s.patience = idle, 0
-	return db.mergeSearchIndex(ctx, s)
+	s.idle = idle
+	return db.mergeSearchIndex(ctx, s, false)
 }
 
-func (db *DB) mergeSearchIndex(ctx context.Context, s searchTidy) (SearchMerge, error) {
+// compactSearchIndex merges, without waiting for a lull, every level of
+// the index that holds two segments or more (FTS5's 'usermerge' is 2, see
+// migration 00007): the small segments that writes add beside the big one
+// come down to about one per level, in a few milliseconds of work at a
+// million tickets. Once in a while (each time the merged small segments
+// reach the big one's level, at ever longer intervals) the compaction
+// rewrites the big one too, as a merge would.
+func (db *DB) compactSearchIndex(ctx context.Context, s searchTidy) (SearchMerge, error) {
+	return db.mergeSearchIndex(ctx, s, true)
+}
+
+func (db *DB) mergeSearchIndex(ctx context.Context, s searchTidy, compact bool) (SearchMerge, error) {
 	var m SearchMerge
 	if db.writes == nil {
 		m.Done = true
 		return m, nil
 	}
-	var deadline time.Time // for waiting for lulls
-	if s.patience > 0 {
-		deadline = time.Now().Add(s.patience)
-	}
-	for {
-		impatient, err := db.waitWriterIdle(ctx, s.idle, deadline)
-		if err != nil {
+	began, from := time.Now(), 0 // from: segments when a compaction began
+	if !compact {
+		if err := db.waitWriterIdle(ctx, s.idle); err != nil {
 			return m, nil
 		}
+	} else if s.minSegments > 0 {
+		n, err := db.SearchSegments(ctx)
+		if err != nil {
+			return m, err
+		}
+		from = n
+	}
+	for {
 		// FTS5's 'merge' with a negative page count first gathers every
 		// segment onto one level, so that they merge into one; later
-		// steps pass a positive count, which carries the started merge
-		// on without gathering segments added meanwhile (those would
-		// restart it). A step that changes fewer than two rows (the
-		// command counts as one) found nothing left to merge.
+		// steps (and every step of a compaction) pass a positive count,
+		// which carries a started merge on without gathering segments
+		// added meanwhile (those would restart it), then merges any level
+		// holding 'usermerge' segments. A step that leaves the index's
+		// structure record as it was found nothing to merge.
 		n := s.pages
-		if m.Steps == 0 {
+		if m.Steps == 0 && !compact {
 			n = -s.pages
 		}
 		start := time.Now()
@@ -112,18 +140,18 @@ func (db *DB) mergeSearchIndex(ctx context.Context, s searchTidy) (SearchMerge, 
 		// whole transaction of an interrupted write, and other callers'
 		// writes may share it (see groupCommit). A step is short.
 		sctx := context.WithoutCancel(ctx)
-		err = db.inQuietTx(ctx, func(tx *sql.Tx) error {
-			var before, after int64
-			if err := tx.QueryRowContext(sctx, `SELECT total_changes()`).Scan(&before); err != nil {
+		err := db.inQuietTx(ctx, func(tx *sql.Tx) error {
+			var before, after []byte
+			if err := tx.QueryRowContext(sctx, searchStructure).Scan(&before); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(sctx, `INSERT INTO tickets_fts (tickets_fts, rank) VALUES ('merge', ?)`, n); err != nil {
 				return err
 			}
-			if err := tx.QueryRowContext(sctx, `SELECT total_changes()`).Scan(&after); err != nil {
+			if err := tx.QueryRowContext(sctx, searchStructure).Scan(&after); err != nil {
 				return err
 			}
-			more = after-before >= 2
+			more = !bytes.Equal(before, after)
 			return nil
 		})
 		took := time.Since(start)
@@ -139,11 +167,15 @@ func (db *DB) mergeSearchIndex(ctx context.Context, s searchTidy) (SearchMerge, 
 			m.Done = true
 			return m, nil
 		}
-		// Positive steps also merge any level where FTS5's own merging
-		// left several segments, which under steady writes may not end:
-		// then stop once the index is down to what would not start a
-		// merge (FTS5's merging of new segments finishes the rest).
-		if impatient && m.Steps > 1 && s.minSegments > 0 {
+		// While tickets keep coming, positive steps would go on merging
+		// the segments they add: stop once the index is down to what
+		// would not start a merge (FTS5's merging of new segments, and
+		// the next merge, finish the rest). A compaction also stops once
+		// it has halved the segments it found, and after running for as
+		// long as the tidying interval: a merge into the big segment that
+		// it has begun is carried on by the next one.
+		busy := db.writtenWithin(s.idle)
+		if busy && (m.Steps > 1 || compact) && s.minSegments > 0 {
 			n, err := db.SearchSegments(ctx)
 			if err != nil {
 				if ctx.Err() != nil {
@@ -151,13 +183,13 @@ func (db *DB) mergeSearchIndex(ctx context.Context, s searchTidy) (SearchMerge, 
 				}
 				return m, err
 			}
-			if n < s.minSegments {
+			if n < s.minSegments || (compact && (2*n <= from || (s.every > 0 && time.Since(began) >= s.every))) {
 				m.Done = true
 				return m, nil
 			}
 		}
 		rest := took
-		if impatient {
+		if busy {
 			rest = 4 * took
 		}
 		if err := sleep(ctx, rest); err != nil {
@@ -166,28 +198,25 @@ func (db *DB) mergeSearchIndex(ctx context.Context, s searchTidy) (SearchMerge, 
 	}
 }
 
+// writtenWithin reports whether a write other than the search index's
+// merges has committed within d.
+func (db *DB) writtenWithin(d time.Duration) bool {
+	return sinceStart()-time.Duration(db.lastWrite.Load()) < d
+}
+
 // waitWriterIdle returns once no write other than the search index's
-// merges has committed for idle, or reports that deadline (if not zero)
-// has passed first, or returns ctx's error.
-func (db *DB) waitWriterIdle(ctx context.Context, idle time.Duration, deadline time.Time) (late bool, err error) {
+// merges has committed for idle, or returns ctx's error.
+func (db *DB) waitWriterIdle(ctx context.Context, idle time.Duration) error {
 	for {
 		if err := ctx.Err(); err != nil {
-			return false, err
+			return err
 		}
 		since := sinceStart() - time.Duration(db.lastWrite.Load())
 		if since >= idle {
-			return false, nil
+			return nil
 		}
-		wait := idle - since
-		if !deadline.IsZero() {
-			left := time.Until(deadline)
-			if left <= 0 {
-				return true, nil
-			}
-			wait = min(wait, left)
-		}
-		if err := sleep(ctx, wait); err != nil {
-			return false, err
+		if err := sleep(ctx, idle-since); err != nil {
+			return err
 		}
 	}
 }
@@ -211,14 +240,15 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // TidySearchIndex keeps SQLite's full-text index in few segments until ctx
 // ends (it returns at once on PostgreSQL, whose GIN index has no
-// segments). It counts the segments every 10 seconds and merges them
-// (into one, unless writes never pause) from three on, in steps taken
-// after a second without writes (a desk busy without a pause is not
-// slowed; its index is merged at the first lull). A merge that has found no lull for ten minutes steps anyway,
-// resting four times as long as each step took, and writes may then wait
-// for a step. A merge rewrites the whole index (about 5 s of work at a
-// million tickets), so the next one waits twenty times as long as the
-// last one worked.
+// segments). It counts the segments every 10 seconds, and from three on
+// merges them into one if no write has committed for a second, or else
+// compacts them without waiting (see compactSearchIndex), so that a desk
+// busy without a pause keeps its index in a few segments and gets it
+// merged into one at its first lull. An index that has waited ten minutes
+// for a lull is merged between writes. A merge rewrites the whole index
+// (about 5 s of work at a million tickets), so the next one waits twenty
+// times as long as the last one worked (the index is compacted meanwhile),
+// and a compaction four times as long as the last one.
 func (db *DB) TidySearchIndex(ctx context.Context) {
 	db.tidySearchIndex(ctx, defaultSearchTidy)
 }
@@ -227,9 +257,14 @@ func (db *DB) tidySearchIndex(ctx context.Context, s searchTidy) {
 	if db.writes == nil {
 		return
 	}
-	var next time.Time
+	// nextMerge: a merge waits gap times the last one's work. nextCompact:
+	// a compaction waits four times the last one's work (a few
+	// milliseconds, unless it merged into the big segment).
+	var nextMerge, nextCompact time.Time
+	var waiting time.Time // since when the index has waited for a merge
 	for sleep(ctx, s.every) == nil {
-		if time.Now().Before(next) {
+		now := time.Now()
+		if now.Before(nextMerge) && now.Before(nextCompact) {
 			continue
 		}
 		n, err := db.SearchSegments(ctx)
@@ -240,17 +275,38 @@ func (db *DB) tidySearchIndex(ctx context.Context, s searchTidy) {
 			continue
 		}
 		if n < s.minSegments {
+			waiting = time.Time{}
 			continue
 		}
-		m, err := db.mergeSearchIndex(ctx, s)
+		if waiting.IsZero() {
+			waiting = now
+		}
+		run, compact := s, db.writtenWithin(s.idle)
+		if compact && s.patience > 0 && now.Sub(waiting) >= s.patience {
+			compact, run.idle = false, 0 // merge between writes
+		}
+		if !compact && now.Before(nextMerge) {
+			compact = true // too soon for a merge
+		}
+		if compact && now.Before(nextCompact) {
+			continue
+		}
+		what, factor, next := "merge", time.Duration(s.gap), &nextMerge
+		if compact {
+			what, factor, next = "compaction", 4, &nextCompact
+		}
+		m, err := db.mergeSearchIndex(ctx, run, compact)
 		if err != nil {
-			db.log.Warn("search index: merge failed", "segments", n, "steps", m.Steps, "err", err)
-			next = time.Now().Add(time.Duration(s.gap) * max(m.Work, s.every))
+			db.log.Warn("search index: "+what+" failed", "segments", n, "steps", m.Steps, "err", err)
+			*next = time.Now().Add(factor * max(m.Work, s.every))
 			continue
 		}
-		next = time.Now().Add(time.Duration(s.gap) * m.Work)
+		*next = time.Now().Add(factor * m.Work)
 		if !m.Done {
 			continue // ctx ended
+		}
+		if !compact {
+			waiting = time.Time{}
 		}
 		after, err := db.SearchSegments(ctx)
 		if err != nil {
@@ -258,13 +314,22 @@ func (db *DB) tidySearchIndex(ctx context.Context, s searchTidy) {
 		}
 		if after >= n {
 			// Nothing gained (FTS5 found nothing to merge, or writes
-			// meanwhile added as many segments): try again later rather
-			// than every few seconds.
-			next = time.Now().Add(time.Duration(s.gap) * max(m.Work, s.every))
-			db.log.Debug("search index: merge made no progress", "segments", n, "steps", m.Steps)
+			// meanwhile added as many segments): try a merge again later
+			// rather than every few seconds. A compaction that finds
+			// nothing (one segment per level) costs one short step.
+			if !compact {
+				nextMerge = time.Now().Add(factor * max(m.Work, s.every))
+			}
+			db.log.Debug("search index: "+what+" made no progress", "segments", n, "steps", m.Steps)
 			continue
 		}
-		db.log.Info("search index merged", "segments_before", n, "segments_after", after, "steps", m.Steps,
-			"work", m.Work.Round(time.Millisecond), "next_after", next.Format(time.RFC3339))
+		attrs := []any{"segments_before", n, "segments_after", after, "steps", m.Steps, "work", m.Work.Round(time.Millisecond)}
+		if !compact {
+			db.log.Info("search index merged", append(attrs, "next_after", nextMerge.Format(time.RFC3339))...)
+		} else if m.Work >= time.Second {
+			db.log.Info("search index compacted", attrs...)
+		} else {
+			db.log.Debug("search index compacted", attrs...) // every few seconds on a busy desk
+		}
 	}
 }

@@ -190,60 +190,199 @@ func TestMergeSearchIndexWaitsForWrites(t *testing.T) {
 	}
 }
 
-func TestMergeSearchIndexRunsOutOfPatience(t *testing.T) {
+// fileSteadily files a ticket every couple of milliseconds until stop is
+// closed, then sends how many it filed.
+func fileSteadily(t *testing.T, db *store.DB, owner *desk.User, title string, stop <-chan struct{}, filed chan<- int) {
+	n := 0
+	defer func() { filed <- n }()
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		if err := fileTicket(context.Background(), db, owner, fmt.Sprintf("%s number%d", title, n), "filed all along"); err != nil {
+			t.Error(err)
+			return
+		}
+		n++
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// segmentIDs lists the ids of the index's segments (a segment rewritten by
+// a merge gets a new one).
+func segmentIDs(t *testing.T, db *store.DB) []int64 {
+	t.Helper()
+	var ids []int64
+	err := db.QueryRaw(context.Background(), `SELECT DISTINCT segid FROM tickets_fts_idx ORDER BY segid`, func(id int64) { ids = append(ids, id) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+func TestMergeSearchIndexGoesOnThroughWrites(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := storetest.SQLite(t)
-	owner := mkUser(t, db, "impatient", desk.RoleUser)
+	owner := mkUser(t, db, "walker", desk.RoleUser)
 	keepSegments(t, db)
 	fileSearchable(t, db, owner, 0, 12)
-	// Another client files a ticket every few milliseconds: there is no
-	// lull of an hour, so the merge must go ahead once its patience runs
-	// out, between those writes, and lose none of them.
-	stop := make(chan struct{})
-	filed := make(chan int)
+	want := searchResults(t, db, searchWords...)
+	// The merge starts at once (idle 0); then another client files a
+	// ticket every few milliseconds. The merge must carry on between
+	// those writes to the end, and lose none of them.
+	stop, filed := make(chan struct{}), make(chan int)
+	started := make(chan struct{})
 	go func() {
-		n := 0
-		defer func() { filed <- n }()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			if err := fileTicket(ctx, db, owner, fmt.Sprintf("steady number%d", n), "filed all along"); err != nil {
-				t.Error(err)
-				return
-			}
-			n++
-			time.Sleep(2 * time.Millisecond)
-		}
+		<-started
+		fileSteadily(t, db, owner, "steady", stop, filed)
 	}()
-	segs0, _ := db.SearchSegments(ctx)
-	// The timeout only bounds a merge that would wait for ever.
+	// The timeout only bounds a merge that would not end.
 	mctx, cancel := context.WithTimeout(ctx, time.Minute)
-	m, err := db.MergeSearchIndexPatient(mctx, time.Hour, 20*time.Millisecond)
+	close(started)
+	m, err := db.MergeSearchIndexSteps(mctx, 0, 1)
 	cancel()
-	segs1, _ := db.SearchSegments(ctx)
 	close(stop)
 	n := <-filed
 	if err != nil || !m.Done || m.Steps < 2 {
 		t.Fatalf("merge during steady writes = %+v, %v; want done in several steps", m, err)
 	}
-	// It stops under three segments or when FTS5 finds nothing left to
-	// merge (up to three on a level); the other client files on.
-	if segs1 >= segs0 {
-		t.Fatalf("segments %d → %d during steady writes; want fewer", segs0, segs1)
-	}
-	if m, err := db.MergeSearchIndex(ctx, 0); err != nil || !m.Done {
-		t.Fatalf("final merge = %+v, %v", m, err)
-	}
-	if segs, _ := db.SearchSegments(ctx); segs != 1 {
-		t.Fatalf("%d segments after the final merge, want 1", segs)
+	if got := searchResults(t, db, searchWords...); !mapsEqual(got, want) {
+		t.Fatalf("searches changed with the merge:\n got %v\nwant %v", got, want)
 	}
 	p, err := db.Tickets(ctx, store.TicketFilter{Search: "steady", Limit: 1})
 	if err != nil || p.Total != n || n == 0 {
 		t.Fatalf("tickets filed during the merge: %d found, %v; %d filed", p.Total, err, n)
+	}
+}
+
+func TestCompactSearchIndex(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := storetest.SQLite(t)
+	owner := mkUser(t, db, "compact", desk.RoleUser)
+	keepSegments(t, db)
+	// 200 writes leave 200 small segments on FTS5's first level, which
+	// merge into one of several pages; a deleted ticket and an edited
+	// title leave tombstones and a second entry, which the compaction must
+	// honour.
+	fileSearchable(t, db, owner, 0, 200)
+	if err := db.ExecRaw(ctx, `DELETE FROM tickets WHERE title LIKE '%number7'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ExecRaw(ctx, `UPDATE tickets SET title = 'scanner renamed' WHERE title LIKE '%number8'`); err != nil {
+		t.Fatal(err)
+	}
+	queries := append(slices.Clone(searchWords), "printer jams", "scanner", "number7", "number8", "ticket11", "keeps failing")
+	want := searchResults(t, db, queries...)
+	if got := want["number7/"]; got[0] != 0 {
+		t.Fatalf("the deleted ticket is still found: %v", got)
+	}
+	before := segmentIDs(t, db)
+	if len(before) < 10 {
+		t.Fatalf("segments %v after 202 writes; the test needs several", before)
+	}
+	v0, _ := db.WriteVersion()
+	m, err := db.CompactSearchIndex(ctx, 0)
+	if err != nil || !m.Done {
+		t.Fatalf("compaction = %+v, %v; want done", m, err)
+	}
+	merged := segmentIDs(t, db)
+	if len(merged) != 1 {
+		t.Fatalf("segments %v → %v; want the level merged into one", before, merged)
+	}
+	if v, _ := db.WriteVersion(); v != v0 {
+		t.Fatalf("the compaction moved the write version (%d → %d)", v0, v)
+	}
+	if got := searchResults(t, db, queries...); !mapsEqual(got, want) {
+		t.Fatalf("searches changed with the compaction:\n got %v\nwant %v", got, want)
+	}
+
+	// One more write: its one-page segment is alone on the first level,
+	// the bigger merged one alone on the next. A compaction merges no
+	// level that holds a single segment, so it leaves both (a merge
+	// gathers them into one).
+	fileSearchable(t, db, owner, 200, 1)
+	want = searchResults(t, db, queries...)
+	two := segmentIDs(t, db)
+	if m, err := db.CompactSearchIndex(ctx, 0); err != nil || !m.Done || m.Steps != 1 {
+		t.Fatalf("compacting one segment per level = %+v, %v; want one step that finds nothing", m, err)
+	}
+	if got := segmentIDs(t, db); len(two) != 2 || !slices.Equal(got, two) {
+		t.Fatalf("segments %v → %v; want the two left as they were", two, got)
+	}
+	if m, err := db.MergeSearchIndex(ctx, 0); err != nil || !m.Done {
+		t.Fatalf("merge = %+v, %v", m, err)
+	}
+	if got := segmentIDs(t, db); len(got) != 1 {
+		t.Fatalf("segments %v → %v after a merge; want one", two, got)
+	}
+
+	// During steady writes (idle an hour: every write is recent) it does
+	// not wait for a lull, ends, and loses nothing.
+	stop, filed := make(chan struct{}), make(chan int)
+	go fileSteadily(t, db, owner, "steady", stop, filed)
+	for len(segmentIDs(t, db)) < 2*store.SearchMergeFrom {
+		time.Sleep(time.Millisecond)
+	}
+	mctx, cancel := context.WithTimeout(ctx, time.Minute)
+	m, err = db.CompactSearchIndex(mctx, time.Hour)
+	cancel()
+	close(stop)
+	n := <-filed
+	if err != nil || !m.Done {
+		t.Fatalf("compaction during steady writes = %+v, %v; want done", m, err)
+	}
+	p, err := db.Tickets(ctx, store.TicketFilter{Search: "steady", Limit: 1})
+	if err != nil || p.Total != n || n == 0 {
+		t.Fatalf("tickets filed during the compaction: %d found, %v; %d filed", p.Total, err, n)
+	}
+	got := searchResults(t, db, queries...)
+	if !mapsEqual(got, want) {
+		t.Fatalf("searches changed with the compaction during writes:\n got %v\nwant %v", got, want)
+	}
+}
+
+func TestTidySearchIndexCompactsWithoutLulls(t *testing.T) {
+	t.Parallel()
+	db := storetest.SQLite(t)
+	owner := mkUser(t, db, "tidier", desk.RoleUser)
+	keepSegments(t, db) // FTS5 merges nothing itself: each write stays a segment
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	// The loop never sees a lull (its idle time is an hour), so it must
+	// compact.
+	go func() { db.TidySearchIndexBusy(ctx); close(done) }()
+	stop, filed := make(chan struct{}), make(chan int)
+	go fileSteadily(t, db, owner, "busy", stop, filed)
+	time.Sleep(200 * time.Millisecond)
+	close(stop)
+	n := <-filed
+	// The deadline only bounds a hung test.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		segs, err := db.SearchSegments(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if segs < store.SearchMergeFrom {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still %d segments a minute after %d single writes", segs, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if n < 2*store.SearchMergeFrom {
+		t.Fatalf("only %d tickets filed; the test needs more segments than the loop tolerates", n)
+	}
+	p, err := db.Tickets(context.Background(), store.TicketFilter{Search: "busy", Limit: 1})
+	if err != nil || p.Total != n {
+		t.Fatalf("search after compacting: %d, %v; want %d", p.Total, err, n)
 	}
 }
 
@@ -283,6 +422,43 @@ func TestTidySearchIndex(t *testing.T) {
 	p, err := db.Tickets(context.Background(), store.TicketFilter{Search: "printer", Limit: 100})
 	if err != nil || p.Total != want {
 		t.Fatalf("search after tidying: %d, %v; want %d", p.Total, err, want)
+	}
+}
+
+func TestTidySearchIndexRunsOutOfPatience(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := storetest.SQLite(t)
+	owner := mkUser(t, db, "patient", desk.RoleUser)
+	keepSegments(t, db)
+	// A big segment and a small one on two levels: compacting finds
+	// nothing to merge (see TestCompactSearchIndex), only a merge joins
+	// them.
+	fileSearchable(t, db, owner, 0, 200)
+	if m, err := db.MergeSearchIndex(ctx, 0); err != nil || !m.Done {
+		t.Fatalf("merge = %+v, %v", m, err)
+	}
+	fileSearchable(t, db, owner, 200, 1)
+	if got := segmentIDs(t, db); len(got) != 2 {
+		t.Fatalf("segments %v; the test needs two", got)
+	}
+	want := searchResults(t, db, searchWords...)
+	// The loop sees writes as recent (its idle time is an hour): it
+	// compacts, in vain, until its patience of 50 ms runs out, then merges.
+	tctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { db.TidySearchIndexPatient(tctx, 50*time.Millisecond); close(done) }()
+	deadline := time.Now().Add(time.Minute) // only bounds a hung test
+	for len(segmentIDs(t, db)) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("still in segments %v a minute later", segmentIDs(t, db))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if got := searchResults(t, db, searchWords...); !mapsEqual(got, want) {
+		t.Fatalf("searches changed with the merge:\n got %v\nwant %v", got, want)
 	}
 }
 
