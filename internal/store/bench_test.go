@@ -136,9 +136,10 @@ func seedBench(b *testing.B, db *store.DB, n int) ([]desk.UserRef, int64) {
 
 // BenchmarkSearchSegments measures searches (SQLite) on the full-text
 // index as a busy desk leaves it and as the server tidies it: merged into
-// one segment, after 3,000 tickets filed one write each (FTS5's own
-// merging only), compacted (see TidySearchIndex), and merged again. The
-// segments metric is the index's segment count in each state.
+// one segment (also with a ticket filed after every tenth search), after
+// 3,000 tickets filed one write each (FTS5's own merging only), compacted
+// (see TidySearchIndex), and merged again. The segments metric is the
+// index's segment count in each state.
 //
 //	go test -run '^$' -bench SearchSegments -benchmem ./internal/store/
 //	TICKETFLOW_BENCH_TICKETS=1000000 go test -run '^$' -bench SearchSegments -timeout 1h ./internal/store/
@@ -173,6 +174,31 @@ func BenchmarkSearchSegments(b *testing.B) {
 		b.Fatal(err)
 	}
 	state("merged")
+	// The same searches with a ticket filed after every tenth: each write
+	// makes the read connections drop their page caches, and FTS5 prepare
+	// its own statements again (docs/PERFORMANCE.md, "Where the remaining
+	// time goes"). The merge afterwards restores one segment.
+	for _, q := range []string{"printer jams", "please"} {
+		b.Run("merged-filing/"+q, func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				if _, err := db.Tickets(ctx, store.TicketFilter{Search: q}); err != nil {
+					b.Fatal(err)
+				}
+				if i++; i%10 == 0 {
+					at := time.Now().UTC()
+					if err := db.CreateTicket(ctx, &desk.Ticket{Title: "Keyboard missing keys", Description: "Filed between searches.",
+						Category: desk.CategoryTechnical, Status: desk.StatusNew, Priority: desk.PriorityLow,
+						CreatedBy: owners[0], CreatedAt: at, UpdatedAt: at}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+	if _, err := db.MergeSearchIndex(ctx, 0); err != nil {
+		b.Fatal(err)
+	}
 	now := time.Now().UTC()
 	for i := range 3000 {
 		t := &desk.Ticket{Title: "Monitor flickers after lunch", Description: "Ticket " + strconv.Itoa(i) + " of a busy afternoon.",
