@@ -63,6 +63,16 @@ func (db *DB) CompactSearchIndex(ctx context.Context, idle time.Duration) (Searc
 	return db.compactSearchIndex(ctx, searchTidy{idle: idle, pages: 2, minSegments: SearchMergeFrom})
 }
 
+// StructureMerging is structureMerging, for tests.
+var StructureMerging = structureMerging
+
+// SearchStructure reads FTS5's structure record.
+func (db *DB) SearchStructure(ctx context.Context) ([]byte, error) {
+	var b []byte
+	err := db.queryRow(ctx, searchStructure).Scan(&b)
+	return b, err
+}
+
 // TidySearchIndexQuick runs TidySearchIndex's loop with settings that let
 // a test see it work: counts every few milliseconds, steps after 20 ms
 // without writes, no gap between merges.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 )
 
@@ -17,10 +18,78 @@ import (
 // and TidySearchIndex does so in the background when it pays, compacting
 // the small segments of a desk that never pauses in between.
 
-// searchStructure reads FTS5's structure record (its rowid is 10), which
-// lists the index's levels and segments and the state of a started merge:
-// a merge step that did any work rewrote it.
-const searchStructure = `SELECT block FROM tickets_fts_data WHERE id = 10`
+// searchStructure reads FTS5's structure record (its rowid is 10; NULL if
+// FTS5 has not written one), which lists the index's levels and segments
+// and the state of a started merge: a merge step that did any work
+// rewrote it.
+const searchStructure = `SELECT (SELECT block FROM tickets_fts_data WHERE id = 10)`
+
+// errStructure reports an FTS5 structure record that could not be read.
+var errStructure = errors.New("store: unreadable full-text index structure record")
+
+// structureMerging reports whether FTS5's structure record (see
+// searchStructure) has a level with a merge in progress. The record, as
+// fts5StructureDecode in SQLite's fts5_index.c reads it: a 4-byte cookie,
+// an optional 4-byte version-2 marker, varints for the number of levels,
+// of segments and a write counter, then per level the number of segments
+// being merged and of segments, and per segment three varints (eight in
+// version 2).
+func structureMerging(b []byte) (bool, error) {
+	if len(b) < 4 {
+		return false, errStructure
+	}
+	b = b[4:]
+	perSegment := uint64(3)
+	if len(b) >= 4 && b[0] == 0xff && b[1] == 0 && b[2] == 0 && b[3] == 1 {
+		b, perSegment = b[4:], 8
+	}
+	bad := false
+	next := func() uint64 {
+		v, n := sqliteVarint(b)
+		if n == 0 {
+			bad = true
+			return 0
+		}
+		b = b[n:]
+		return v
+	}
+	levels := next()
+	next() // segments
+	next() // write counter
+	for l := uint64(0); l < levels && !bad; l++ {
+		merging, segs := next(), next()
+		if bad {
+			break
+		}
+		if merging > 0 {
+			return true, nil
+		}
+		for i := uint64(0); i < segs*perSegment && !bad; i++ {
+			next()
+		}
+	}
+	if bad {
+		return false, errStructure
+	}
+	return false, nil
+}
+
+// sqliteVarint decodes one of SQLite's variable-length integers (big-endian,
+// seven bits a byte, the ninth byte whole) and returns it with its length,
+// or a length of zero if b ends first.
+func sqliteVarint(b []byte) (uint64, int) {
+	var v uint64
+	for i := 0; i < len(b); i++ {
+		if i == 8 {
+			return v<<8 | uint64(b[8]), 9
+		}
+		v = v<<7 | uint64(b[i]&0x7f)
+		if b[i]&0x80 == 0 {
+			return v, i + 1
+		}
+	}
+	return 0, 0
+}
 
 // searchTidy holds TidySearchIndex's settings (see defaultSearchTidy).
 type searchTidy struct {
@@ -118,6 +187,9 @@ func (db *DB) mergeSearchIndex(ctx context.Context, s searchTidy, compact bool) 
 	} else if s.minSegments > 0 {
 		n, err := db.SearchSegments(ctx)
 		if err != nil {
+			if ctx.Err() != nil {
+				return m, nil
+			}
 			return m, err
 		}
 		from = n
@@ -135,7 +207,7 @@ func (db *DB) mergeSearchIndex(ctx context.Context, s searchTidy, compact bool) 
 			n = -s.pages
 		}
 		start := time.Now()
-		var more bool
+		var more, merging bool
 		// A step once begun is not interrupted: SQLite rolls back the
 		// whole transaction of an interrupted write, and other callers'
 		// writes may share it (see groupCommit). A step is short.
@@ -152,6 +224,11 @@ func (db *DB) mergeSearchIndex(ctx context.Context, s searchTidy, compact bool) 
 				return err
 			}
 			more = !bytes.Equal(before, after)
+			if more && !compact {
+				var err error
+				merging, err = structureMerging(after)
+				return err
+			}
 			return nil
 		})
 		took := time.Since(start)
@@ -163,7 +240,10 @@ func (db *DB) mergeSearchIndex(ctx context.Context, s searchTidy, compact bool) 
 		}
 		m.Steps++
 		m.Work += took
-		if !more {
+		// A merge is done once the merge its first step gathered has
+		// ended: under steady writes, positive steps would otherwise go
+		// on merging the segments that keep arriving.
+		if !more || (!compact && !merging) {
 			m.Done = true
 			return m, nil
 		}

@@ -92,7 +92,7 @@ func TestMergeSearchIndex(t *testing.T) {
 		db := storetest.SQLite(t)
 		owner := mkUser(t, db, "merger", desk.RoleUser)
 		keepSegments(t, db)
-		fileSearchable(t, db, owner, 0, 12)
+		fileSearchable(t, db, owner, 0, 200) // several pages once merged: a merge of several steps
 		// A deleted ticket and an edited title leave tombstones and a
 		// second entry in the index, which the merge must honour.
 		if err := db.ExecRaw(ctx, `DELETE FROM tickets WHERE title LIKE '%number7'`); err != nil {
@@ -114,11 +114,11 @@ func TestMergeSearchIndex(t *testing.T) {
 			t.Fatal(err)
 		}
 		if segs < 10 {
-			t.Fatalf("14 write transactions left %d segments; the test needs several", segs)
+			t.Fatalf("202 write transactions left %d segments; the test needs several", segs)
 		}
 		v0, _ := db.WriteVersion()
 
-		m, err := db.MergeSearchIndexSteps(ctx, 0, 2)
+		m, err := db.MergeSearchIndexSteps(ctx, 0, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -228,7 +228,7 @@ func TestMergeSearchIndexGoesOnThroughWrites(t *testing.T) {
 	db := storetest.SQLite(t)
 	owner := mkUser(t, db, "walker", desk.RoleUser)
 	keepSegments(t, db)
-	fileSearchable(t, db, owner, 0, 12)
+	fileSearchable(t, db, owner, 0, 200) // several pages once merged: a merge of several steps
 	want := searchResults(t, db, searchWords...)
 	// The merge starts at once (idle 0); then another client files a
 	// ticket every few milliseconds. The merge must carry on between
@@ -459,6 +459,53 @@ func TestTidySearchIndexRunsOutOfPatience(t *testing.T) {
 	<-done
 	if got := searchResults(t, db, searchWords...); !mapsEqual(got, want) {
 		t.Fatalf("searches changed with the merge:\n got %v\nwant %v", got, want)
+	}
+}
+
+func TestStructureMerging(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := storetest.SQLite(t)
+	owner := mkUser(t, db, "structure", desk.RoleUser)
+	keepSegments(t, db)
+	merging := func() bool {
+		t.Helper()
+		b, err := db.SearchStructure(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := store.StructureMerging(b)
+		if err != nil {
+			t.Fatalf("structure record %x: %v", b, err)
+		}
+		return m
+	}
+	if merging() {
+		t.Fatal("an empty index reads as merging")
+	}
+	fileSearchable(t, db, owner, 0, 200)
+	if merging() {
+		t.Fatal("an index of single writes reads as merging")
+	}
+	// One page of a merge of 200 segments (several pages of output) leaves
+	// it in progress.
+	if err := db.ExecRaw(ctx, `INSERT INTO tickets_fts (tickets_fts, rank) VALUES ('merge', -1)`); err != nil {
+		t.Fatal(err)
+	}
+	if !merging() {
+		t.Fatal("a merge in progress is not seen")
+	}
+	b, _ := db.SearchStructure(ctx)
+	for n := range len(b) {
+		if _, err := store.StructureMerging(b[:n]); err == nil && n < 12 {
+			t.Fatalf("a record cut to %d bytes reads without error", n)
+		}
+	}
+	if m, err := db.MergeSearchIndex(ctx, 0); err != nil || !m.Done {
+		t.Fatalf("merge = %+v, %v", m, err)
+	}
+	if merging() {
+		t.Fatal("a finished merge still reads as merging")
 	}
 }
 
