@@ -21,13 +21,7 @@ import (
 //
 // The HTTP-level figures come from `go run ./bench` (docs/PERFORMANCE.md).
 func BenchmarkQueries(b *testing.B) {
-	n := 10000
-	if v := os.Getenv("TICKETFLOW_BENCH_TICKETS"); v != "" {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil {
-			b.Fatal(err)
-		}
-	}
+	n := benchTickets(b)
 	for _, eng := range storetest.Engines() {
 		b.Run(eng.Name, func(b *testing.B) {
 			db := eng.Open(b)
@@ -99,6 +93,19 @@ func BenchmarkQueries(b *testing.B) {
 	}
 }
 
+// benchTickets is TICKETFLOW_BENCH_TICKETS, or 10,000.
+func benchTickets(b *testing.B) int {
+	v := os.Getenv("TICKETFLOW_BENCH_TICKETS")
+	if v == "" {
+		return 10000
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
+}
+
 // seedBench fills db with n sample tickets and returns their owners and the
 // admin's id.
 func seedBench(b *testing.B, db *store.DB, n int) ([]desk.UserRef, int64) {
@@ -144,13 +151,7 @@ func seedBench(b *testing.B, db *store.DB, n int) ([]desk.UserRef, int64) {
 //	go test -run '^$' -bench SearchSegments -benchmem ./internal/store/
 //	TICKETFLOW_BENCH_TICKETS=1000000 go test -run '^$' -bench SearchSegments -timeout 1h ./internal/store/
 func BenchmarkSearchSegments(b *testing.B) {
-	n := 10000
-	if v := os.Getenv("TICKETFLOW_BENCH_TICKETS"); v != "" {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil {
-			b.Fatal(err)
-		}
-	}
+	n := benchTickets(b)
 	ctx := context.Background()
 	db := storetest.SQLite(b)
 	owners, _ := seedBench(b, db, n)

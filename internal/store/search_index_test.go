@@ -92,23 +92,7 @@ func TestMergeSearchIndex(t *testing.T) {
 		db := storetest.SQLite(t)
 		owner := mkUser(t, db, "merger", desk.RoleUser)
 		keepSegments(t, db)
-		fileSearchable(t, db, owner, 0, 200) // several pages once merged: a merge of several steps
-		// A deleted ticket and an edited title leave tombstones and a
-		// second entry in the index, which the merge must honour.
-		if err := db.ExecRaw(ctx, `DELETE FROM tickets WHERE title LIKE '%number7'`); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.ExecRaw(ctx, `UPDATE tickets SET title = 'scanner renamed' WHERE title LIKE '%number8'`); err != nil {
-			t.Fatal(err)
-		}
-		queries := append(slices.Clone(searchWords), "printer jams", "scanner", "number7", "number8", "ticket11", "keeps failing")
-		want := searchResults(t, db, queries...)
-		if got := want["number7/"]; got[0] != 0 {
-			t.Fatalf("the deleted ticket is still found: %v", got)
-		}
-		if got := want["scanner/"]; got[0] != 1 {
-			t.Fatalf("the edited title is not found: %v", got)
-		}
+		queries, want := tombstoneIndex(t, db, owner)
 		segs, err := db.SearchSegments(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -190,6 +174,51 @@ func TestMergeSearchIndexWaitsForWrites(t *testing.T) {
 	}
 }
 
+// tombstoneIndex files 200 tickets one write each (200 segments on
+// FTS5's first level, several pages once merged), then deletes one and
+// renames another, which leave tombstones and a second entry that merges
+// must honour. It returns queries covering them and their results.
+func tombstoneIndex(t *testing.T, db *store.DB, owner *desk.User) ([]string, map[string][]int64) {
+	t.Helper()
+	ctx := context.Background()
+	fileSearchable(t, db, owner, 0, 200)
+	if err := db.ExecRaw(ctx, `DELETE FROM tickets WHERE title LIKE '%number7'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ExecRaw(ctx, `UPDATE tickets SET title = 'scanner renamed' WHERE title LIKE '%number8'`); err != nil {
+		t.Fatal(err)
+	}
+	queries := append(slices.Clone(searchWords), "printer jams", "scanner", "number7", "number8", "ticket11", "keeps failing")
+	want := searchResults(t, db, queries...)
+	if got := want["number7/"]; got[0] != 0 {
+		t.Fatalf("the deleted ticket is still found: %v", got)
+	}
+	if got := want["scanner/"]; got[0] != 1 {
+		t.Fatalf("the edited title is not found: %v", got)
+	}
+	return queries, want
+}
+
+// waitForSegments polls the index's segment count until ok holds; the
+// minute only bounds a hung test.
+func waitForSegments(t *testing.T, db *store.DB, ok func(int) bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		n, err := db.SearchSegments(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok(n) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still %d segments a minute later; want %s", n, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // fileSteadily files a ticket every couple of milliseconds until stop is
 // closed, then sends how many it filed.
 func fileSteadily(t *testing.T, db *store.DB, owner *desk.User, title string, stop <-chan struct{}, filed chan<- int) {
@@ -264,22 +293,9 @@ func TestCompactSearchIndex(t *testing.T) {
 	db := storetest.SQLite(t)
 	owner := mkUser(t, db, "compact", desk.RoleUser)
 	keepSegments(t, db)
-	// 200 writes leave 200 small segments on FTS5's first level, which
-	// merge into one of several pages; a deleted ticket and an edited
-	// title leave tombstones and a second entry, which the compaction must
-	// honour.
-	fileSearchable(t, db, owner, 0, 200)
-	if err := db.ExecRaw(ctx, `DELETE FROM tickets WHERE title LIKE '%number7'`); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.ExecRaw(ctx, `UPDATE tickets SET title = 'scanner renamed' WHERE title LIKE '%number8'`); err != nil {
-		t.Fatal(err)
-	}
-	queries := append(slices.Clone(searchWords), "printer jams", "scanner", "number7", "number8", "ticket11", "keeps failing")
-	want := searchResults(t, db, queries...)
-	if got := want["number7/"]; got[0] != 0 {
-		t.Fatalf("the deleted ticket is still found: %v", got)
-	}
+	// 200 small segments on FTS5's first level, which merge into one of
+	// several pages, with tombstones.
+	queries, want := tombstoneIndex(t, db, owner)
 	before := segmentIDs(t, db)
 	if len(before) < 10 {
 		t.Fatalf("segments %v after 202 writes; the test needs several", before)
@@ -324,9 +340,7 @@ func TestCompactSearchIndex(t *testing.T) {
 	// not wait for a lull, ends, and loses nothing.
 	stop, filed := make(chan struct{}), make(chan int)
 	go fileSteadily(t, db, owner, "steady", stop, filed)
-	for len(segmentIDs(t, db)) < 2*store.SearchMergeFrom {
-		time.Sleep(time.Millisecond)
-	}
+	waitForSegments(t, db, func(n int) bool { return n >= 2*store.SearchMergeFrom }, "some to compact")
 	mctx, cancel := context.WithTimeout(ctx, time.Minute)
 	m, err = db.CompactSearchIndex(mctx, time.Hour)
 	cancel()
@@ -360,21 +374,7 @@ func TestTidySearchIndexCompactsWithoutLulls(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	close(stop)
 	n := <-filed
-	// The deadline only bounds a hung test.
-	deadline := time.Now().Add(time.Minute)
-	for {
-		segs, err := db.SearchSegments(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if segs < store.SearchMergeFrom {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still %d segments a minute after %d single writes", segs, n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitForSegments(t, db, func(n int) bool { return n < store.SearchMergeFrom }, "fewer than the loop tolerates")
 	cancel()
 	<-done
 	if n < 2*store.SearchMergeFrom {
@@ -396,21 +396,8 @@ func TestTidySearchIndex(t *testing.T) {
 	go func() { db.TidySearchIndexQuick(ctx); close(done) }()
 	fileSearchable(t, db, owner, 0, 40)
 	// The loop (with its quick settings) merges from two segments on;
-	// once filing stops it gets the index down to one. The deadline only bounds a hung test.
-	deadline := time.Now().Add(time.Minute)
-	for {
-		n, err := db.SearchSegments(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still %d segments a minute after the last write", n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	// once filing stops it gets the index down to one.
+	waitForSegments(t, db, func(n int) bool { return n == 1 }, "one after the last write")
 	cancel()
 	<-done
 	want := 0
@@ -448,13 +435,7 @@ func TestTidySearchIndexRunsOutOfPatience(t *testing.T) {
 	tctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { db.TidySearchIndexPatient(tctx, 50*time.Millisecond); close(done) }()
-	deadline := time.Now().Add(time.Minute) // only bounds a hung test
-	for len(segmentIDs(t, db)) != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("still in segments %v a minute later", segmentIDs(t, db))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitForSegments(t, db, func(n int) bool { return n == 1 }, "the two merged into one")
 	cancel()
 	<-done
 	if got := searchResults(t, db, searchWords...); !mapsEqual(got, want) {
