@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/ncruces/go-sqlite3"
 	"github.com/ncruces/go-sqlite3/driver"
 	"github.com/ncruces/go-sqlite3/ext/fts5"
 	"github.com/pressly/goose/v3"
@@ -262,7 +263,7 @@ func openSQLite(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) 
 	// restore in a statement journal, by default a temporary file. Written
 	// through system calls, that journal was a quarter of a ticket
 	// creation's time; it is a few pages per write.
-	w, err := driver.Open(base+"?_txlock=immediate&_pragma=journal_mode(wal)&_pragma=synchronous(full)&_pragma=temp_store(memory)"+common, fts5.Register)
+	w, err := driver.Open(base+"?_txlock=immediate&_pragma=journal_mode(wal)&_pragma=synchronous(full)&_pragma=temp_store(memory)"+common, initConn)
 	if err != nil {
 		return nil, err
 	}
@@ -273,7 +274,7 @@ func openSQLite(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) 
 	if n <= 0 {
 		n = 4
 	}
-	r, err := driver.Open(base+"?_txlock=deferred&_pragma=query_only(1)"+common, fts5.Register)
+	r, err := driver.Open(base+"?_txlock=deferred&_pragma=query_only(1)"+common, initConn)
 	if err != nil {
 		w.Close()
 		return nil, err
@@ -288,6 +289,27 @@ func openSQLite(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) 
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// initConn prepares each new SQLite connection: it registers FTS5 and turns
+// on the query planner stability guarantee (QPSG), under which a statement's
+// plan never depends on the values bound to it.
+//
+// Without it SQLite re-parses and re-plans a statement whenever a new
+// binding might change its plan: LIKE patterns, sqlite_stat4 samples, and,
+// since 3.54, an integer moving between 0 or 1 and any other value. FTS5
+// looks a term up in each segment of its index with one cached statement
+// bound to the segment's id, and segment ids start at 1, so on an index of
+// several segments nearly every lookup was parsed again: 15% of a search's
+// CPU (docs/PERFORMANCE.md). TicketFlow's own queries are written for one
+// plan each and do not need value-based planning (Optimize also drops
+// sqlite_stat4).
+func initConn(c *sqlite3.Conn) error {
+	if err := fts5.Register(c); err != nil {
+		return err
+	}
+	_, err := c.Config(sqlite3.DBCONFIG_ENABLE_QPSG, true)
+	return err
 }
 
 // DefaultConnectTimeout bounds a new PostgreSQL connection (dial, TLS,

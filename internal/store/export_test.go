@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"time"
+
+	"github.com/ncruces/go-sqlite3"
+	"github.com/ncruces/go-sqlite3/driver"
 )
 
 // MigrateTo applies the migrations up to version v, for tests of what a
@@ -90,4 +93,24 @@ func (db *DB) TidySearchIndexPatient(ctx context.Context, patience time.Duration
 // milliseconds with an idle time of an hour: it only ever compacts.
 func (db *DB) TidySearchIndexBusy(ctx context.Context) {
 	db.tidySearchIndex(ctx, searchTidy{every: 5 * time.Millisecond, idle: time.Hour, minSegments: SearchMergeFrom, pages: 4, gap: 0})
+}
+
+// RawConns calls fn with the SQLite writer connection, then with a read
+// connection.
+func (db *DB) RawConns(ctx context.Context, fn func(name string, c *sqlite3.Conn) error) error {
+	for _, p := range []struct {
+		name string
+		pool *sql.DB
+	}{{"writer", db.w}, {"reader", db.r}} {
+		conn, err := p.pool.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		err = conn.Raw(func(dc any) error { return fn(p.name, dc.(driver.Conn).Raw()) })
+		conn.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -476,6 +476,99 @@ func TestSearchBounds(t *testing.T) {
 	})
 }
 
+// TestSearchPagesPastTheCount pages through a search matching more tickets
+// than SearchCountCap, in filing order, by cursor and by offset, with and
+// without a filter: the count stops at the cap, the pages must not, and
+// every match must come once.
+func TestSearchPagesPastTheCount(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		admin := mkUser(t, db, "walker", desk.RoleAdmin)
+		n := store.SearchCountCap + 30
+		batch := make([]desk.Ticket, n)
+		want := make([]string, n) // newest filed first
+		for i := range batch {
+			cat := desk.CategoryProduct
+			if i%3 == 0 {
+				cat = desk.CategoryTechnical
+			}
+			batch[i] = desk.Ticket{Title: fmt.Sprintf("crowded %d", i), Description: "shared words", Category: cat,
+				Status: desk.StatusNew, Priority: desk.PriorityLow, CreatedBy: admin.Ref(), CreatedAt: t0.Add(time.Duration(i) * time.Second), UpdatedAt: t0}
+			want[n-1-i] = batch[i].Title
+		}
+		if err := db.ImportTickets(ctx, batch, admin.ID); err != nil {
+			t.Fatal(err)
+		}
+		var technical []string
+		for _, w := range want {
+			var i int
+			fmt.Sscanf(w, "crowded %d", &i)
+			if i%3 == 0 {
+				technical = append(technical, w)
+			}
+		}
+		for _, c := range []struct {
+			name string
+			f    store.TicketFilter
+			want []string
+		}{
+			{"all", store.TicketFilter{Search: "crowded"}, want},
+			{"filtered", store.TicketFilter{Search: "crowded", Category: desk.CategoryTechnical, Order: store.OrderFiled}, technical},
+		} {
+			// By cursor, 97 at a time: pages within the count, one
+			// across its end, and pages past it.
+			var got []string
+			f := c.f
+			f.Limit = 97
+			for pages := 0; ; pages++ {
+				p, err := db.Tickets(ctx, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.Order != store.OrderFiled || p.Total != min(len(c.want), store.SearchCountCap) || p.TotalExact != (len(c.want) <= store.SearchCountCap) {
+					t.Fatalf("%s page %d: order %s total %d exact %v", c.name, pages, p.Order, p.Total, p.TotalExact)
+				}
+				got = append(got, titles(p)...)
+				if p.HasMore != (p.Next != nil) || pages > n {
+					t.Fatalf("%s page %d: has more %v, next %v", c.name, pages, p.HasMore, p.Next)
+				}
+				if p.Next == nil {
+					break
+				}
+				f.After = p.Next
+			}
+			if !slices.Equal(got, c.want) {
+				t.Fatalf("%s by cursor: %d tickets, want %d; first %v", c.name, len(got), len(c.want), got[:min(3, len(got))])
+			}
+			// By offset: within the count, across its end, past it, and
+			// past the last match.
+			for _, off := range []int{0, 500, store.SearchCountCap - 10, store.SearchCountCap + 3, len(c.want) - 2, len(c.want) + 5} {
+				f := c.f
+				f.Limit, f.Offset = 20, off
+				p, err := db.Tickets(ctx, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				w := c.want[min(off, len(c.want)):min(off+20, len(c.want))]
+				if !slices.Equal(titles(p), w) || p.HasMore != (off+20 < len(c.want)) || p.Tickets == nil {
+					t.Fatalf("%s offset %d: %v (more %v), want %v", c.name, off, titles(p), p.HasMore, w)
+				}
+			}
+		}
+		// A small match set asked for in filing order, past its end.
+		mkTicket(t, db, admin, "lonely printer", "d", desk.CategoryProduct, t0)
+		p, err := db.Tickets(ctx, store.TicketFilter{Search: "lonely", Order: store.OrderFiled, Offset: 4})
+		if err != nil || p.Total != 1 || p.Tickets == nil || len(p.Tickets) != 0 || p.HasMore {
+			t.Fatalf("past a small set's end: %v %+v", err, p)
+		}
+		p, err = db.Tickets(ctx, store.TicketFilter{Search: "lonely", Order: store.OrderFiled})
+		if err != nil || !slices.Equal(titles(p), []string{"lonely printer"}) || p.HasMore {
+			t.Fatalf("a small set in filing order: %v %v", err, titles(p))
+		}
+	})
+}
+
 // TestTicketReadsCanceled checks that list and detail reads with a canceled
 // context fail with the context's error, not as a missing ticket or an
 // unavailable database (a read interrupted between rows is
