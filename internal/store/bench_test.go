@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -218,4 +219,59 @@ func BenchmarkSearchSegments(b *testing.B) {
 		b.Fatal(err)
 	}
 	state("merged-again")
+}
+
+// BenchmarkSearchPlanStability measures searches (SQLite) on an index of
+// several segments through two stores on the same file: one as TicketFlow
+// opens it, whose connections keep one plan per statement, and one with
+// SQLite's default, which re-plans a statement when a new bound value
+// might change its plan; FTS5 binds each segment's id in turn to its
+// per-segment lookup, and an id moving between 1 and another value is
+// such a change (see initConn). The rounds alternate, so that the
+// machine's drift falls on both.
+//
+//	go test -run '^$' -bench SearchPlanStability ./internal/store/
+//	TICKETFLOW_BENCH_TICKETS=1000000 go test -run '^$' -bench SearchPlanStability -timeout 1h ./internal/store/
+func BenchmarkSearchPlanStability(b *testing.B) {
+	n := benchTickets(b)
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), "ticketflow.db")
+	stable := storetest.Open(b, store.Config{SQLitePath: path})
+	owners, _ := seedBench(b, stable, n)
+	if _, err := stable.MergeSearchIndex(ctx, 0); err != nil {
+		b.Fatal(err)
+	}
+	// Tickets filed one write each, as on a working day: FTS5 adds a
+	// segment per write and merges some, which leaves a dozen or more.
+	now := time.Now().UTC()
+	for i := range 300 {
+		t := &desk.Ticket{Title: "Monitor flickers after lunch", Description: "Ticket " + strconv.Itoa(i) + " of a busy afternoon.",
+			Category: desk.CategoryTechnical, Status: desk.StatusNew, Priority: desk.PriorityMedium,
+			CreatedBy: owners[i%len(owners)], CreatedAt: now, UpdatedAt: now}
+		if err := stable.CreateTicket(ctx, t); err != nil {
+			b.Fatal(err)
+		}
+	}
+	segs, err := stable.SearchSegments(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	replanning := storetest.Open(b, store.Replanning(store.Config{SQLitePath: path}))
+	for range 3 {
+		for _, s := range []struct {
+			name string
+			db   *store.DB
+		}{{"one-plan", stable}, {"replanning", replanning}} {
+			for _, q := range []string{"printer jams", "please"} {
+				b.Run(s.name+"/"+q, func(b *testing.B) {
+					for b.Loop() {
+						if _, err := s.db.Tickets(ctx, store.TicketFilter{Search: q}); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(float64(segs), "segments")
+				})
+			}
+		}
+	}
 }

@@ -61,6 +61,10 @@ type Config struct {
 	// (PostgreSQL). Zero means a default.
 	ReadConns int
 	Logger    *slog.Logger
+
+	// replan leaves SQLite's value-based planning on (see initConn), for
+	// the benchmark that measures what turning it off is worth.
+	replan bool
 }
 
 // DB is the store. On SQLite it keeps one writer connection (every write
@@ -257,13 +261,17 @@ func openSQLite(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) 
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	base := "file:" + (&url.URL{Path: path}).EscapedPath()
+	init := initConn
+	if cfg.replan {
+		init = fts5.Register
+	}
 	common := "&_pragma=busy_timeout(10000)&_pragma=foreign_keys(on)&_pragma=cache_size(-16384)"
 	// temp_store(memory) on the writer: group commit gives every write its
 	// own savepoint, and SQLite keeps the pages a savepoint may have to
 	// restore in a statement journal, by default a temporary file. Written
 	// through system calls, that journal was a quarter of a ticket
 	// creation's time; it is a few pages per write.
-	w, err := driver.Open(base+"?_txlock=immediate&_pragma=journal_mode(wal)&_pragma=synchronous(full)&_pragma=temp_store(memory)"+common, initConn)
+	w, err := driver.Open(base+"?_txlock=immediate&_pragma=journal_mode(wal)&_pragma=synchronous(full)&_pragma=temp_store(memory)"+common, init)
 	if err != nil {
 		return nil, err
 	}
@@ -274,7 +282,7 @@ func openSQLite(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) 
 	if n <= 0 {
 		n = 4
 	}
-	r, err := driver.Open(base+"?_txlock=deferred&_pragma=query_only(1)"+common, initConn)
+	r, err := driver.Open(base+"?_txlock=deferred&_pragma=query_only(1)"+common, init)
 	if err != nil {
 		w.Close()
 		return nil, err
@@ -296,12 +304,12 @@ func openSQLite(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) 
 // plan never depends on the values bound to it.
 //
 // Without it SQLite re-parses and re-plans a statement whenever a new
-// binding might change its plan: LIKE patterns, sqlite_stat4 samples, and,
-// since 3.54, an integer moving between 0 or 1 and any other value. FTS5
-// looks a term up in each segment of its index with one cached statement
-// bound to the segment's id, and segment ids start at 1, so on an index of
-// several segments nearly every lookup was parsed again: 15% of a search's
-// CPU (docs/PERFORMANCE.md). TicketFlow's own queries are written for one
+// binding might change its plan: LIKE patterns, sqlite_stat4 samples, and
+// (in the SQLite 3.54 the driver embeds) an integer moving between 0 or 1
+// and any other value. FTS5 looks a term up in each segment of its index
+// with one cached statement bound to the segment's id, and segment ids
+// start at 1, so on an index of several segments nearly every lookup was
+// parsed again: 15% of a search's CPU (docs/PERFORMANCE.md). TicketFlow's own queries are written for one
 // plan each and do not need value-based planning (Optimize also drops
 // sqlite_stat4).
 func initConn(c *sqlite3.Conn) error {

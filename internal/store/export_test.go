@@ -114,3 +114,11 @@ func (db *DB) RawConns(ctx context.Context, fn func(name string, c *sqlite3.Conn
 	}
 	return nil
 }
+
+// Replanning returns cfg for a store whose SQLite connections re-plan
+// statements for new bound values, as SQLite does by default (see
+// initConn).
+func Replanning(cfg Config) Config {
+	cfg.replan = true
+	return cfg
+}

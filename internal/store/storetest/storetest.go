@@ -44,6 +44,13 @@ func SQLite(t testing.TB) *store.DB {
 	return open(t, store.Config{SQLitePath: filepath.Join(t.TempDir(), "ticketflow.db")})
 }
 
+// Open returns a store opened with cfg and migrated, closed when the test
+// ends.
+func Open(t testing.TB, cfg store.Config) *store.DB {
+	t.Helper()
+	return open(t, cfg)
+}
+
 // Postgres returns a migrated store in a new schema that is dropped when the
 // test ends.
 func Postgres(t testing.TB) *store.DB {
