@@ -201,15 +201,7 @@ func BenchmarkSearchSegments(b *testing.B) {
 	if _, err := db.MergeSearchIndex(ctx, 0); err != nil {
 		b.Fatal(err)
 	}
-	now := time.Now().UTC()
-	for i := range 3000 {
-		t := &desk.Ticket{Title: "Monitor flickers after lunch", Description: "Ticket " + strconv.Itoa(i) + " of a busy afternoon.",
-			Category: desk.CategoryTechnical, Status: desk.StatusNew, Priority: desk.PriorityMedium,
-			CreatedBy: owners[i%len(owners)], CreatedAt: now, UpdatedAt: now}
-		if err := db.CreateTicket(ctx, t); err != nil {
-			b.Fatal(err)
-		}
-	}
+	fileOneByOne(b, db, owners, 3000)
 	state("busy")
 	if _, err := db.CompactSearchIndex(ctx, 0); err != nil {
 		b.Fatal(err)
@@ -241,17 +233,9 @@ func BenchmarkSearchPlanStability(b *testing.B) {
 	if _, err := stable.MergeSearchIndex(ctx, 0); err != nil {
 		b.Fatal(err)
 	}
-	// Tickets filed one write each, as on a working day: FTS5 adds a
-	// segment per write and merges some, which leaves a dozen or more.
-	now := time.Now().UTC()
-	for i := range 300 {
-		t := &desk.Ticket{Title: "Monitor flickers after lunch", Description: "Ticket " + strconv.Itoa(i) + " of a busy afternoon.",
-			Category: desk.CategoryTechnical, Status: desk.StatusNew, Priority: desk.PriorityMedium,
-			CreatedBy: owners[i%len(owners)], CreatedAt: now, UpdatedAt: now}
-		if err := stable.CreateTicket(ctx, t); err != nil {
-			b.Fatal(err)
-		}
-	}
+	// FTS5 adds a segment per write and merges some, which leaves a
+	// dozen or more.
+	fileOneByOne(b, stable, owners, 300)
 	segs, err := stable.SearchSegments(ctx)
 	if err != nil {
 		b.Fatal(err)
@@ -272,6 +256,21 @@ func BenchmarkSearchPlanStability(b *testing.B) {
 					b.ReportMetric(float64(segs), "segments")
 				})
 			}
+		}
+	}
+}
+
+// fileOneByOne files n tickets one write each, as on a working day, so
+// that each adds a segment to SQLite's full-text index.
+func fileOneByOne(b *testing.B, db *store.DB, owners []desk.UserRef, n int) {
+	b.Helper()
+	now := time.Now().UTC()
+	for i := range n {
+		t := &desk.Ticket{Title: "Monitor flickers after lunch", Description: "Ticket " + strconv.Itoa(i) + " of a busy afternoon.",
+			Category: desk.CategoryTechnical, Status: desk.StatusNew, Priority: desk.PriorityMedium,
+			CreatedBy: owners[i%len(owners)], CreatedAt: now, UpdatedAt: now}
+		if err := db.CreateTicket(context.Background(), t); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
