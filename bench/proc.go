@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -104,6 +105,51 @@ func (c *child) memory() (rss, peak float64) {
 		}
 	}
 	return rss, peak
+}
+
+// cpu returns the CPU time (user and system, all threads) the child has
+// used so far, from /proc/<pid>/stat, whose clock ticks are 1/100 s on
+// Linux (USER_HZ); 0 if it cannot be read.
+func (c *child) cpu() time.Duration {
+	if c == nil {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	return statCPU(b)
+}
+
+// statCPU reads utime and stime (fields 14 and 15, in 1/100 s) from the
+// contents of a /proc/<pid>/stat file; 0 if they are not there.
+func statCPU(b []byte) time.Duration {
+	// The command name, in brackets, may hold spaces and brackets: count
+	// the fields after its last bracket, the first of which is field 3.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	user, err1 := strconv.ParseInt(f[11], 10, 64)
+	sys, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil || user < 0 || sys < 0 {
+		return 0
+	}
+	return time.Duration(user+sys) * 10 * time.Millisecond
+}
+
+// selfCPU returns the CPU time the benchmark process (the load generator)
+// has used so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // resetPeak restarts the child's VmHWM from its current RSS.

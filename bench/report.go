@@ -9,6 +9,14 @@ import (
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
 
+// us renders a CPU time per request ("–" if not measured).
+func us(d time.Duration) string {
+	if d <= 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
+}
+
 // render formats the results as Markdown, each engine side by side.
 func render(o options, ceiling, after result, reps []*report) string {
 	var b strings.Builder
@@ -19,8 +27,10 @@ func render(o options, ceiling, after result, reps []*report) string {
 	}
 	fmt.Fprintf(&b, "Machine: %d CPUs (load generator on the same machine; it reads every response to its end without keeping it). Ceiling: bare net/http hello = **%.0f req/s** (p50 %s, p99 %s); "+
 		"percentages are of this figure. The same hello at the end of the run: %s (the machine's drift during the run). "+
-		"Each scenario is also given as a percentage of the same hello measured for %s just before it (\"%% of local\").\n\n",
-		runtime.NumCPU(), ceiling.Rate, ms(ceiling.P50), ms(ceiling.P99), end, localCeiling(o.duration))
+		"Each scenario is also given as a percentage of the same hello measured for %s just before it (\"%% of local\"). "+
+		"CPU per request: the CPU time (user and system, all threads) of the server under test, and of the load generator, divided by the requests answered; "+
+		"the hello server used %s per request and the load generator %s, the local hello's figures are in brackets.\n\n",
+		runtime.NumCPU(), ceiling.Rate, ms(ceiling.P50), ms(ceiling.P99), end, localCeiling(o.duration), us(ceiling.ServerCPU), us(ceiling.ClientCPU))
 	for _, r := range reps {
 		if r.SizedCeiling.Rate == 0 {
 			continue
@@ -36,11 +46,11 @@ func render(o options, ceiling, after result, reps []*report) string {
 	}
 	b.WriteString("| scenario |")
 	for _, r := range reps {
-		fmt.Fprintf(&b, " %s req/s | %% of hello | %% of local | p50 | p95 | p99 | errors |", r.Engine)
+		fmt.Fprintf(&b, " %s req/s | %% of hello | %% of local | p50 | p95 | p99 | server CPU/req | load generator CPU/req | errors |", r.Engine)
 	}
 	b.WriteString("\n|---|")
 	for range reps {
-		b.WriteString("---:|---:|---:|---:|---:|---:|---:|")
+		b.WriteString("---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	}
 	b.WriteString("\n")
 	for i := range reps[0].Results {
@@ -51,7 +61,12 @@ func render(o options, ceiling, after result, reps []*report) string {
 			if x.Local > 0 {
 				local = fmt.Sprintf("%.0f%% of %.0f", 100*x.Rate/x.Local, x.Local)
 			}
-			fmt.Fprintf(&b, " %.0f | %.0f%% | %s | %s | %s | %s | %d |", x.Rate, 100*x.Rate/ceiling.Rate, local, ms(x.P50), ms(x.P95), ms(x.P99), x.Errors)
+			srv := us(x.ServerCPU)
+			if x.LocalCPU > 0 {
+				srv += " (" + us(x.LocalCPU) + ")"
+			}
+			fmt.Fprintf(&b, " %.0f | %.0f%% | %s | %s | %s | %s | %s | %s | %d |", x.Rate, 100*x.Rate/ceiling.Rate, local, ms(x.P50), ms(x.P95), ms(x.P99),
+				srv, us(x.ClientCPU), x.Errors)
 		}
 		b.WriteString("\n")
 	}

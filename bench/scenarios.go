@@ -37,10 +37,17 @@ type result struct {
 	// Local is the hello ceiling measured just before the scenario (the
 	// machine's speed drifts within a run).
 	Local float64
+	// LocalCPU is that hello server's CPU time per request.
+	LocalCPU time.Duration
+	// ServerCPU and ClientCPU are the CPU time per successful request of
+	// the server under test and of this process (the load generator, and
+	// a filing client if one runs); zero where not measured.
+	ServerCPU, ClientCPU time.Duration
 }
 
-// attack runs targeter closed-loop with the given concurrency.
-func attack(ctx context.Context, name string, tr vegeta.Targeter, concurrency int, d time.Duration) result {
+// attack runs targeter closed-loop with the given concurrency against
+// srv (whose CPU time it reads; nil: not read).
+func attack(ctx context.Context, name string, tr vegeta.Targeter, concurrency int, d time.Duration, srv *child) result {
 	// MaxBody(0): every response is read to its end and dropped. Keeping
 	// each body (vegeta's default) cost the load generator, on the same
 	// two cores, more CPU than the server spent on a 12.5 KB list page.
@@ -48,6 +55,7 @@ func attack(ctx context.Context, name string, tr vegeta.Targeter, concurrency in
 		vegeta.Connections(concurrency), vegeta.KeepAlive(true), vegeta.Timeout(30*time.Second), vegeta.Redirects(-1),
 		vegeta.MaxBody(0))
 	var m vegeta.Metrics
+	srv0, self0 := srv.cpu(), selfCPU()
 	for res := range a.Attack(tr, vegeta.Rate{Freq: 0, Per: time.Second}, d, name) {
 		m.Add(res)
 		if ctx.Err() != nil {
@@ -55,6 +63,7 @@ func attack(ctx context.Context, name string, tr vegeta.Targeter, concurrency in
 		}
 	}
 	m.Close()
+	srvUsed, selfUsed := srv.cpu()-srv0, selfCPU()-self0
 	r := result{Name: name, Rate: m.Throughput, P50: m.Latencies.P50, P95: m.Latencies.P95, P99: m.Latencies.P99, Requests: m.Requests}
 	for code, n := range m.StatusCodes {
 		if !strings.HasPrefix(code, "2") {
@@ -62,8 +71,13 @@ func attack(ctx context.Context, name string, tr vegeta.Targeter, concurrency in
 			r.StatusHint += fmt.Sprintf(" %s×%d", code, n)
 		}
 	}
-	fmt.Printf("  %-28s %9.0f req/s  p50 %-10v p99 %-10v errors %d%s\n", name, r.Rate, r.P50.Round(time.Microsecond),
-		r.P99.Round(time.Microsecond), r.Errors, r.StatusHint)
+	cpu := ""
+	if ok := m.Requests - r.Errors; ok > 0 && srv != nil {
+		r.ServerCPU, r.ClientCPU = srvUsed/time.Duration(ok), selfUsed/time.Duration(ok)
+		cpu = fmt.Sprintf("  CPU/req server %v client %v", r.ServerCPU.Round(100*time.Nanosecond), r.ClientCPU.Round(100*time.Nanosecond))
+	}
+	fmt.Printf("  %-28s %9.0f req/s  p50 %-10v p99 %-10v errors %d%s%s\n", name, r.Rate, r.P50.Round(time.Microsecond),
+		r.P99.Round(time.Microsecond), r.Errors, r.StatusHint, cpu)
 	return r
 }
 
@@ -81,8 +95,8 @@ func measureHello(ctx context.Context, o options, tmp string) (result, error) {
 		return result{}, err
 	}
 	defer c.stop()
-	attack(ctx, "warm-up", get(c.url+"/", nil), o.concurrency, time.Second)
-	return attack(ctx, "hello", get(c.url+"/", nil), o.concurrency, o.duration), nil
+	attack(ctx, "warm-up", get(c.url+"/", nil), o.concurrency, time.Second, c)
+	return attack(ctx, "hello", get(c.url+"/", nil), o.concurrency, o.duration, c), nil
 }
 
 // measureSizedHello measures the hello server answering with a body of
@@ -94,8 +108,8 @@ func measureSizedHello(ctx context.Context, o options, tmp string, size int) (re
 		return result{}, err
 	}
 	defer c.stop()
-	attack(ctx, "warm-up", get(c.url+"/", nil), o.concurrency, time.Second)
-	return attack(ctx, fmt.Sprintf("hello, %d-byte body", size), get(c.url+"/", nil), o.concurrency, o.duration), nil
+	attack(ctx, "warm-up", get(c.url+"/", nil), o.concurrency, time.Second, c)
+	return attack(ctx, fmt.Sprintf("hello, %d-byte body", size), get(c.url+"/", nil), o.concurrency, o.duration, c), nil
 }
 
 // bodySize returns the length of a GET's response body.
@@ -216,7 +230,7 @@ func measureEngine(ctx context.Context, o options, engine, tmp string, ceiling r
 		return nil, err
 	}
 	defer hello.stop()
-	attack(ctx, "warm-up (hello)", get(hello.url+"/", nil), o.concurrency, time.Second)
+	attack(ctx, "warm-up (hello)", get(hello.url+"/", nil), o.concurrency, time.Second, hello)
 	var maxID int64 = int64(o.tickets)
 	rng := rand.New(rand.NewPCG(1, 2))
 	var mu sync.Mutex
@@ -314,7 +328,7 @@ func measureEngine(ctx context.Context, o options, engine, tmp string, ceiling r
 		if rep.Warmed == 0 {
 			rep.Warmed, rep.WarmTook = n, time.Since(t0)
 		}
-		local := attack(ctx, "hello, just before", get(hello.url+"/", nil), o.concurrency, localCeiling(o.duration))
+		local := attack(ctx, "hello, just before", get(hello.url+"/", nil), o.concurrency, localCeiling(o.duration), hello)
 		stopFiling := carried
 		carried = nil
 		if s.filing > 0 && stopFiling == nil {
@@ -325,9 +339,9 @@ func measureEngine(ctx context.Context, o options, engine, tmp string, ceiling r
 			time.Sleep(busyLead)
 			indexNote = "the search index was in " + segmentsNow(ctx, engine, dataDir) + " segments when the measurement started"
 		}
-		attack(ctx, "warm-up", s.tr, o.concurrency, time.Second)
-		r := attack(ctx, s.name, s.tr, o.concurrency, o.duration)
-		r.Local = local.Rate
+		attack(ctx, "warm-up", s.tr, o.concurrency, time.Second, c)
+		r := attack(ctx, s.name, s.tr, o.concurrency, o.duration, c)
+		r.Local, r.LocalCPU = local.Rate, local.ServerCPU
 		if s.busyIndex {
 			indexNote += " and in " + segmentsNow(ctx, engine, dataDir) + " when it ended"
 		}
