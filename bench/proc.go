@@ -83,9 +83,14 @@ func (c *child) stop() {
 	c.log.Close()
 }
 
+// procFile is the path of one of the child's files under /proc.
+func (c *child) procFile(name string) string {
+	return fmt.Sprintf("/proc/%d/%s", c.cmd.Process.Pid, name)
+}
+
 // memory reads the child's resident set size and its peak (VmHWM), in MiB.
 func (c *child) memory() (rss, peak float64) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid))
+	f, err := os.Open(c.procFile("status"))
 	if err != nil {
 		return 0, 0
 	}
@@ -114,7 +119,7 @@ func (c *child) cpu() time.Duration {
 	if c == nil {
 		return 0
 	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.cmd.Process.Pid))
+	b, err := os.ReadFile(c.procFile("stat"))
 	if err != nil {
 		return 0
 	}
@@ -154,7 +159,7 @@ func selfCPU() time.Duration {
 
 // resetPeak restarts the child's VmHWM from its current RSS.
 func (c *child) resetPeak() error {
-	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", c.cmd.Process.Pid), []byte("5"), 0)
+	return os.WriteFile(c.procFile("clear_refs"), []byte("5"), 0)
 }
 
 func run(ctx context.Context, name string, args ...string) error {
