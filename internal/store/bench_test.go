@@ -81,13 +81,16 @@ func BenchmarkQueries(b *testing.B) {
 					}
 				}
 			})
+			// newTicket is the ticket the create benchmarks file.
+			newTicket := func(now time.Time) *desk.Ticket {
+				return &desk.Ticket{Title: "Printer jams on floor 3", Description: "Every second page jams since Monday.",
+					Category: desk.CategoryTechnical, Status: desk.StatusNew, Priority: desk.PriorityMedium,
+					CreatedBy: owners[0], CreatedAt: now, UpdatedAt: now}
+			}
 			b.Run("create", func(b *testing.B) {
 				now := time.Now().UTC()
 				for b.Loop() {
-					t := &desk.Ticket{Title: "Printer jams on floor 3", Description: "Every second page jams since Monday.",
-						Category: desk.CategoryTechnical, Status: desk.StatusNew, Priority: desk.PriorityMedium,
-						CreatedBy: owners[0], CreatedAt: now, UpdatedAt: now}
-					if err := db.CreateTicket(ctx, t); err != nil {
+					if err := db.CreateTicket(ctx, newTicket(now)); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -103,10 +106,7 @@ func BenchmarkQueries(b *testing.B) {
 				cpu0 := processCPU(b)
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
-						t := &desk.Ticket{Title: "Printer jams on floor 3", Description: "Every second page jams since Monday.",
-							Category: desk.CategoryTechnical, Status: desk.StatusNew, Priority: desk.PriorityMedium,
-							CreatedBy: owners[0], CreatedAt: now, UpdatedAt: now}
-						if err := db.CreateTicket(ctx, t); err != nil {
+						if err := db.CreateTicket(ctx, newTicket(now)); err != nil {
 							b.Error(err)
 							return
 						}
