@@ -116,6 +116,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	url := "http://" + ln.Addr().String()
 	log.Info("TicketFlow started", "addr", ln.Addr().String(), "database", db.Dialect().String(), "storage", c.Storage,
 		"startup", time.Since(start).Round(time.Millisecond))
+	logBuf.Flush() // the log says the server started before stdout does
 	banner := "TicketFlow is listening on " + url + "\n"
 	if n, err := svc.CountAdmins(ctx); err == nil && n == 0 {
 		banner += "No administrator yet. Create one with:\n  go run ./cmd/ticketflow create-admin --email you@example.com --username admin --password-stdin\n" +
