@@ -6,6 +6,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
@@ -65,6 +66,8 @@ type Config struct {
 	// replan leaves SQLite's value-based planning on (see initConn), for
 	// the benchmark that measures what turning it off is worth.
 	replan bool
+	// snapshotAge replaces maxSnapshotAge (see readPool), for tests.
+	snapshotAge time.Duration
 }
 
 // DB is the store. On SQLite it keeps one writer connection (every write
@@ -83,7 +86,7 @@ type DB struct {
 	// running most of TicketFlow's queries.
 	stmts  stmtCache // on the read pool
 	wstmts stmtCache // on the writer
-	raw    rawStmts  // see rawQuery (SQLite's read pool)
+	raw    *readPool // see rawQuery (SQLite only)
 	wanted sync.Map  // queries to prepare on the writer when it is idle
 
 	authUsers userCache // see AuthUser
@@ -291,6 +294,19 @@ func openSQLite(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) 
 	r.SetMaxIdleConns(n)
 	db := &DB{dialect: SQLite, w: w, r: r, path: path, log: log,
 		writes: make(chan *write), closing: make(chan struct{}), writerDone: make(chan struct{})}
+	rawDSN := base + "?_pragma=query_only(1)" + common
+	age := cmp.Or(cfg.snapshotAge, maxSnapshotAge)
+	db.raw = newReadPool(n, age, func() (*sqlite3.Conn, error) {
+		c, err := sqlite3.Open(rawDSN)
+		if err != nil {
+			return nil, err
+		}
+		if err := init(c); err != nil {
+			c.Close()
+			return nil, err
+		}
+		return c, nil
+	}, db.writeVersion.Load)
 	go db.groupCommit()
 	if err := db.Ping(ctx); err != nil {
 		db.Close()
@@ -403,7 +419,9 @@ func (db *DB) Close() error {
 	}
 	db.stmts.close()
 	db.wstmts.close()
-	db.raw.close()
+	if db.raw != nil {
+		db.raw.close()
+	}
 	err := db.w.Close()
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())
