@@ -98,9 +98,6 @@ type DB struct {
 	// nothing a reader sees.
 	writeVersion atomic.Uint64
 	lastWrite    atomic.Int64
-	// lastCommit is when SQLite's writer last committed, merges included
-	// (see readPool).
-	lastCommit atomic.Int64
 
 	// SQLite's writer (nil on PostgreSQL): see groupCommit.
 	writes     chan *write
@@ -299,7 +296,7 @@ func openSQLite(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) 
 		writes: make(chan *write), closing: make(chan struct{}), writerDone: make(chan struct{})}
 	rawDSN := base + "?_pragma=query_only(1)" + common
 	age := cmp.Or(cfg.snapshotAge, maxSnapshotAge)
-	db.raw = newReadPool(n, age, func() time.Duration { return time.Duration(db.lastCommit.Load()) }, func() (*sqlite3.Conn, error) {
+	db.raw = newReadPool(n, age, func() (*sqlite3.Conn, error) {
 		c, err := sqlite3.Open(rawDSN)
 		if err != nil {
 			return nil, err
@@ -466,7 +463,6 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	res, err := p.Up(ctx)
-	db.writeVersion.Add(1) // it wrote without the group commit (see readPool)
 	if err != nil {
 		return len(res), fmt.Errorf("migrate: %w", err)
 	}
@@ -661,7 +657,6 @@ func (db *DB) commitGroup(batch []*write) {
 		return
 	}
 	err = tx.Commit()
-	db.lastCommit.Store(int64(sinceStart()))
 	// After the commit (a reader that saw the old version then reads the
 	// new rows at worst) and before anyone is answered (a writer that
 	// reads its own write next finds the version moved).

@@ -102,7 +102,6 @@ func (db *DB) Optimize(ctx context.Context) error {
 		stmts = append(stmts, "DELETE FROM sqlite_stat4", "ANALYZE sqlite_schema",
 			"INSERT INTO tickets_fts (tickets_fts) VALUES ('optimize')", "PRAGMA wal_checkpoint(TRUNCATE)")
 	}
-	defer db.writeVersion.Add(1) // it writes without the group commit (see readPool)
 	for _, s := range stmts {
 		if _, err := db.w.ExecContext(ctx, s); err != nil {
 			return db.wrap(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/ncruces/go-sqlite3"
@@ -20,38 +19,31 @@ import (
 // statement (BenchmarkQueries in bench_test.go measures the whole calls).
 
 // readPool holds the connections rawQuery reads on, apart from
-// database/sql's read pool. Each keeps its prepared statements and, while
-// the database is not being written, the read transaction (the snapshot)
-// its last read began: beginning and ending one for every read (taking
-// and releasing a WAL read lock with fcntl calls, reading the WAL index)
-// cost about a tenth of a ticket detail's server CPU (docs/PERFORMANCE.md,
-// "Read snapshots kept between reads").
+// database/sql's read pool. Each keeps its prepared statements and, between
+// reads, the read transaction (the snapshot) its last read began: beginning
+// and ending one for every read (taking and releasing a WAL read lock with
+// fcntl calls, reading the WAL index) cost about a tenth of a ticket
+// detail's server CPU (docs/PERFORMANCE.md). The reads of one request, a
+// ticket and its attachments say, see one state when they share a snapshot.
 //
-// A snapshot is kept only while SQLite's writer has not committed for
-// maxSnapshotAge: a reader that holds one keeps the writer from starting
-// the WAL over (and under reads and writes together the WAL would grow
-// without end). So a read begins one only when the writer has been quiet
-// that long, and a read or the reaper ends one as soon as the writer
-// commits again. Between those, a read sees every write answered before
-// it: a write of this process ends every snapshot (see WriteVersion). A
-// write by another process (a command run beside the server) shows within
-// maxSnapshotAge, or at once to a read under FreshReads.
+// A snapshot is given up, before the next read on the connection, once
+// this process has committed a write since it began (see WriteVersion),
+// so that a read sees every write answered before it. A write by another
+// process (a command run beside the server) is seen within maxSnapshotAge,
+// or at once by a read under FreshReads.
+// The reaper ends the snapshots of idle connections as old as that, so
+// that they do not keep the WAL from being checkpointed and reset.
 type readPool struct {
-	open       func() (*sqlite3.Conn, error)
-	version    func() uint64        // DB.writeVersion
-	lastCommit func() time.Duration // DB.lastCommit, as sinceStart
-	maxAge     time.Duration        // maxSnapshotAge but in tests
-	idle       chan *readConn
-	slots      chan struct{} // one per open connection
-	done       chan struct{} // closed by close
-	reaped     chan struct{} // closed when the reaper has stopped
-	closeOnce  sync.Once
+	open    func() (*sqlite3.Conn, error)
+	version func() uint64
+	maxAge  time.Duration // maxSnapshotAge but in tests
+	idle    chan *readConn
+	slots   chan struct{} // one per open connection
+	done    chan struct{} // closed by close: the reaper stops
+	reaped  chan struct{} // closed when the reaper has stopped
 }
 
-// maxSnapshotAge bounds how long a read connection keeps one snapshot, and
-// how long the writer must have been quiet for a read to begin one. The
-// reaper, which runs twice as often, ends an idle one within half as long
-// again.
+// maxSnapshotAge bounds how long a read connection keeps one snapshot.
 const maxSnapshotAge = 100 * time.Millisecond
 
 type freshKey struct{}
@@ -73,9 +65,9 @@ type readConn struct {
 	began   time.Duration // sinceStart when the snapshot began
 }
 
-func newReadPool(n int, maxAge time.Duration, lastCommit func() time.Duration, open func() (*sqlite3.Conn, error), version func() uint64) *readPool {
-	p := &readPool{open: open, version: version, lastCommit: lastCommit, maxAge: maxAge,
-		idle: make(chan *readConn, n), slots: make(chan struct{}, n), done: make(chan struct{}), reaped: make(chan struct{})}
+func newReadPool(n int, maxAge time.Duration, open func() (*sqlite3.Conn, error), version func() uint64) *readPool {
+	p := &readPool{open: open, version: version, maxAge: maxAge, idle: make(chan *readConn, n), slots: make(chan struct{}, n),
+		done: make(chan struct{}), reaped: make(chan struct{})}
 	go p.reap()
 	return p
 }
@@ -94,7 +86,7 @@ func (p *readPool) get(ctx context.Context) (*readConn, error) {
 		select {
 		case <-p.done:
 			<-p.slots
-			return nil, sql.ErrConnDone
+			return nil, sql.ErrConnDone // the store is closed
 		default:
 		}
 		rc, err := p.openConn()
@@ -103,8 +95,6 @@ func (p *readPool) get(ctx context.Context) (*readConn, error) {
 			return nil, err
 		}
 		return rc, nil
-	case <-p.done:
-		return nil, sql.ErrConnDone // the store is closed
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -126,55 +116,32 @@ func (p *readPool) openConn() (*readConn, error) {
 	return rc, nil
 }
 
-// put returns rc to the pool. A connection that may be in an unknown state
-// (a read panicked on it), or that comes back after the pool closed, is
-// closed instead; one whose snapshot the writer has overtaken ends it.
+// put returns rc to the pool; a connection that may be in an unknown state
+// (a read panicked on it) is closed instead.
 func (p *readPool) put(rc *readConn, broken bool) {
-	if !broken {
-		broken = p.endStale(rc, false) != nil
+	if broken {
+		rc.close()
+		<-p.slots
+		return
 	}
-	if !broken {
-		select {
-		case <-p.done:
-			broken = true
-		default:
-			p.idle <- rc // never blocks: the pool holds at most cap(idle)
-			return
-		}
-	}
-	rc.close()
-	<-p.slots
-}
-
-// endStale ends rc's snapshot if the writer has committed since it began,
-// or if old is set and it is maxAge old.
-func (p *readPool) endStale(rc *readConn, old bool) error {
-	if rc.c.GetAutocommit() {
-		return nil
-	}
-	if p.lastCommit() < rc.began && (!old || sinceStart()-rc.began < p.maxAge) {
-		return nil
-	}
-	return rc.commit.Exec()
+	p.idle <- rc // never blocks: the pool holds at most cap(idle)
 }
 
 // snapshot makes sure rc's next read sees every write this process
-// committed before the call (every write committed before it, if fresh),
-// and begins a snapshot for it to keep if the writer has been quiet for
-// maxAge (not if fresh: that read runs in a transaction of its own, as any
-// read does while the database is being written).
+// committed before the call, and, if fresh, every write committed before
+// the call (it then runs in a transaction of its own, as it would outside
+// the pool).
 func (p *readPool) snapshot(rc *readConn, fresh bool) error {
 	v, now := p.version(), sinceStart()
-	keep := !fresh && now-p.lastCommit() >= p.maxAge
 	if !rc.c.GetAutocommit() {
-		if keep && rc.version == v && now-rc.began < p.maxAge {
+		if !fresh && rc.version == v && now-rc.began < p.maxAge {
 			return nil
 		}
 		if err := rc.commit.Exec(); err != nil {
 			return err
 		}
 	}
-	if !keep {
+	if fresh {
 		return nil
 	}
 	// The version is read before the transaction begins (SQLite takes the
@@ -184,11 +151,10 @@ func (p *readPool) snapshot(rc *readConn, fresh bool) error {
 	return rc.begin.Exec()
 }
 
-// reap ends the snapshots of idle connections that the writer has
-// overtaken or that are maxAge old.
+// reap ends the snapshots of idle connections that are maxAge old.
 func (p *readPool) reap() {
 	defer close(p.reaped)
-	t := time.NewTicker(max(min(p.maxAge, maxSnapshotAge)/2, time.Millisecond))
+	t := time.NewTicker(min(p.maxAge, maxSnapshotAge) / 2)
 	defer t.Stop()
 	for {
 		select {
@@ -205,33 +171,28 @@ func (p *readPool) reap() {
 			if rc == nil {
 				break
 			}
-			broken := p.endStale(rc, true) != nil
-			if broken {
-				rc.close()
-				<-p.slots
-			} else {
-				p.idle <- rc
+			broken := false
+			if !rc.c.GetAutocommit() && sinceStart()-rc.began >= p.maxAge {
+				broken = rc.commit.Exec() != nil
 			}
+			p.put(rc, broken)
 		}
 	}
 }
 
-// close stops the reaper and closes the idle connections; a connection in
-// use is closed when it comes back. A second call does nothing.
+// close stops the reaper and closes the idle connections; none may be in
+// use.
 func (p *readPool) close() {
-	p.closeOnce.Do(func() {
-		close(p.done)
-		<-p.reaped
-		for {
-			select {
-			case rc := <-p.idle:
-				rc.close()
-				<-p.slots
-			default:
-				return
-			}
+	close(p.done)
+	<-p.reaped
+	for {
+		select {
+		case rc := <-p.idle:
+			rc.close()
+		default:
+			return
 		}
-	})
+	}
 }
 
 func (rc *readConn) close() {
