@@ -6,7 +6,6 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"embed"
@@ -66,8 +65,6 @@ type Config struct {
 	// replan leaves SQLite's value-based planning on (see initConn), for
 	// the benchmark that measures what turning it off is worth.
 	replan bool
-	// snapshotAge replaces maxSnapshotAge (see readPool), for tests.
-	snapshotAge time.Duration
 }
 
 // DB is the store. On SQLite it keeps one writer connection (every write
@@ -86,7 +83,7 @@ type DB struct {
 	// running most of TicketFlow's queries.
 	stmts  stmtCache // on the read pool
 	wstmts stmtCache // on the writer
-	raw    *readPool // see rawQuery (SQLite only)
+	raw    rawStmts  // see rawQuery (SQLite's read pool)
 	wanted sync.Map  // queries to prepare on the writer when it is idle
 
 	authUsers userCache // see AuthUser
@@ -294,19 +291,6 @@ func openSQLite(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) 
 	r.SetMaxIdleConns(n)
 	db := &DB{dialect: SQLite, w: w, r: r, path: path, log: log,
 		writes: make(chan *write), closing: make(chan struct{}), writerDone: make(chan struct{})}
-	rawDSN := base + "?_pragma=query_only(1)" + common
-	age := cmp.Or(cfg.snapshotAge, maxSnapshotAge)
-	db.raw = newReadPool(n, age, func() (*sqlite3.Conn, error) {
-		c, err := sqlite3.Open(rawDSN)
-		if err != nil {
-			return nil, err
-		}
-		if err := init(c); err != nil {
-			c.Close()
-			return nil, err
-		}
-		return c, nil
-	}, db.writeVersion.Load)
 	go db.groupCommit()
 	if err := db.Ping(ctx); err != nil {
 		db.Close()
@@ -419,9 +403,7 @@ func (db *DB) Close() error {
 	}
 	db.stmts.close()
 	db.wstmts.close()
-	if db.raw != nil {
-		db.raw.close()
-	}
+	db.raw.close()
 	err := db.w.Close()
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())

@@ -4,14 +4,10 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ncruces/go-sqlite3"
-
-	"ticketflow/internal/desk"
 )
 
 // openOneReader opens a SQLite store whose read pool has one connection,
@@ -76,9 +72,9 @@ func TestRawQueryInterrupted(t *testing.T) {
 
 var errStop = errors.New("stop")
 
-// TestRawQueryPanic checks that a panic in a row callback closes the
-// connection it happened on (its statements and transaction in an unknown
-// state) and frees its place in the pool, and that reads go on.
+// TestRawQueryPanic checks that a panic in a row callback releases the
+// connection's statements, so that database/sql can close the connection
+// it then discards, and that reads go on.
 func TestRawQueryPanic(t *testing.T) {
 	t.Parallel()
 	db := openOneReader(t)
@@ -90,128 +86,13 @@ func TestRawQueryPanic(t *testing.T) {
 		}()
 		db.rawQuery(context.Background(), countToMillion, nil, func(*sqlite3.Stmt) error { panic("boom") })
 	}()
-	if open, idle := len(db.raw.slots), len(db.raw.idle); open != 0 || idle != 0 {
-		t.Fatalf("after the panic the pool has %d connections open, %d idle; want none", open, idle)
+	n := 0
+	db.raw.conns.Range(func(_, _ any) bool { n++; return true })
+	if n != 0 {
+		t.Fatalf("%d connections still hold cached statements", n)
 	}
 	if err := db.rawQuery(context.Background(), `SELECT 1`, nil, func(*sqlite3.Stmt) error { return nil }); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// openSnapshots opens a store whose raw reads run on one connection that
-// keeps its snapshot for age, unless this store writes.
-func openSnapshots(t *testing.T, path string, age time.Duration) *DB {
-	t.Helper()
-	db, err := Open(context.Background(), Config{SQLitePath: path, ReadConns: 1, snapshotAge: age})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
-
-// rawTitles lists the tickets' titles through rawQuery, by id.
-func rawTitles(t *testing.T, db *DB) []string {
-	t.Helper()
-	return rawTitlesCtx(t, db, context.Background())
-}
-
-func rawTitlesCtx(t *testing.T, db *DB, ctx context.Context) []string {
-	t.Helper()
-	var out []string
-	err := db.rawQuery(ctx, `SELECT title FROM tickets ORDER BY id`, nil, func(st *sqlite3.Stmt) error {
-		out = append(out, st.ColumnText(0))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func probeOwner(t *testing.T, db *DB) *desk.User {
-	t.Helper()
-	u := &desk.User{Email: "o@example.com", Username: "owner", PasswordHash: "x", Role: desk.RoleUser, Active: true, DateJoined: time.Now()}
-	if err := db.CreateUser(context.Background(), u); err != nil {
-		t.Fatal(err)
-	}
-	return u
-}
-
-func fileProbe(t *testing.T, db *DB, owner *desk.User, title string) {
-	t.Helper()
-	now := time.Now().UTC()
-	if err := db.CreateTicket(context.Background(), &desk.Ticket{Title: title, Description: "snapshot probe", Category: desk.CategoryProduct,
-		Status: desk.StatusNew, Priority: desk.PriorityMedium, CreatedBy: owner.Ref(), CreatedAt: now, UpdatedAt: now}); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// TestRawSnapshot checks when a raw read connection's snapshot ends. A
-// write by another store on the same file (another process) stays unseen
-// while the snapshot lasts (here an hour, so that the test does not
-// depend on the clock) but by a read under FreshReads, which ends it; a
-// write by this store ends the snapshot too, so the next read sees
-// everything.
-func TestRawSnapshot(t *testing.T) {
-	t.Parallel()
-	path := filepath.Join(t.TempDir(), "ticketflow.db")
-	db := openSnapshots(t, path, time.Hour)
-	other := openSnapshots(t, path, time.Hour)
-	owner := probeOwner(t, db)
-	file := func(db *DB, title string) { fileProbe(t, db, owner, title) }
-	file(db, "first")
-	if got := rawTitles(t, db); !slices.Equal(got, []string{"first"}) {
-		t.Fatalf("after this store's write: %q", got)
-	}
-	file(other, "from elsewhere")
-	if got := rawTitles(t, db); !slices.Equal(got, []string{"first"}) {
-		t.Fatalf("the snapshot did not last: %q", got)
-	}
-	if got := rawTitlesCtx(t, db, FreshReads(context.Background())); !slices.Equal(got, []string{"first", "from elsewhere"}) {
-		t.Fatalf("a fresh read: %q", got)
-	}
-	if got := rawTitles(t, db); !slices.Equal(got, []string{"first", "from elsewhere"}) {
-		t.Fatalf("the read after a fresh one: %q", got)
-	}
-	file(other, "again from elsewhere")
-	if got := rawTitles(t, db); !slices.Equal(got, []string{"first", "from elsewhere"}) {
-		t.Fatalf("the snapshot begun after the fresh read did not last: %q", got)
-	}
-	file(db, "fourth")
-	if got := rawTitles(t, db); !slices.Equal(got, []string{"first", "from elsewhere", "again from elsewhere", "fourth"}) {
-		t.Fatalf("after this store's second write: %q", got)
-	}
-}
-
-// TestRawSnapshotReaped checks that the reaper ends the snapshot of an idle
-// read connection (which would keep the WAL from being reset), and that a
-// write from elsewhere is seen after that without a write here.
-func TestRawSnapshotReaped(t *testing.T) {
-	t.Parallel()
-	path := filepath.Join(t.TempDir(), "ticketflow.db")
-	db := openSnapshots(t, path, 0) // maxSnapshotAge
-	other := openSnapshots(t, path, 0)
-	if got := rawTitles(t, db); len(got) != 0 {
-		t.Fatalf("titles before any ticket: %q", got)
-	}
-	inTx := func() bool {
-		rc := <-db.raw.idle
-		defer db.raw.put(rc, false)
-		return !rc.c.GetAutocommit()
-	}
-	// The deadline only bounds a reaper that never comes.
-	for deadline := time.Now().Add(30 * time.Second); inTx(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the idle connection still holds its snapshot")
-		}
-	}
-	fileProbe(t, other, probeOwner(t, other), "from elsewhere")
-	if got := rawTitles(t, db); !slices.Equal(got, []string{"from elsewhere"}) {
-		t.Fatalf("after the reaper: %q", got)
 	}
 }
 

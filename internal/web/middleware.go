@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"ticketflow/internal/desk"
-	"ticketflow/internal/store"
 )
 
 // statusWriter records the status and size of a response.
@@ -96,18 +95,6 @@ func securityHeaders(hsts bool, next http.Handler) http.Handler {
 
 // trimSlash makes the trailing slash optional on API paths, as the two
 // seeds spell their endpoints both ways.
-// freshReads lets a forced reload (see forcedReload) read the database as
-// it is, not the snapshot of a moment ago that the store's reads may share
-// (see store.FreshReads).
-func freshReads(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if forcedReload(r.Header) {
-			r = r.WithContext(store.FreshReads(r.Context()))
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
 func trimSlash(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p := r.URL.Path; len(p) > len("/api/") && strings.HasPrefix(p, "/api/") && strings.HasSuffix(p, "/") {

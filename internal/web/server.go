@@ -62,7 +62,6 @@ func NewServer(cfg Config, log *slog.Logger, svc *app.Service) http.Handler {
 	addRoutes(mux, cfg, log, svc, pages)
 	var h http.Handler = mux
 	h = htmlErrors(pages, h)
-	h = freshReads(h)
 	h = apiErrors(h)
 	h = trimSlash(h)
 	h = cors(cfg.CORSOrigins, h)
