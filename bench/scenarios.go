@@ -255,18 +255,19 @@ func measureEngine(ctx context.Context, o options, engine, tmp string, ceiling r
 	}
 	var next int
 	createHeader := http.Header{"Authorization": {"Bearer " + user}, "Content-Type": {"application/json"}}
+	createURL, loginURL := c.url+"/api/tickets", c.url+"/api/auth/login"
 	create := func(t *vegeta.Target) error {
 		mu.Lock()
 		body := createBodies[next%len(createBodies)]
 		next++
 		mu.Unlock()
-		t.Method, t.URL, t.Body, t.Header = "POST", c.url+"/api/tickets", body, createHeader
+		t.Method, t.URL, t.Body, t.Header = "POST", createURL, body, createHeader
 		return nil
 	}
 	loginBody, _ := json.Marshal(map[string]string{"username": "admin", "password": "Sample-Admin-2026"})
 	loginHeader := http.Header{"Content-Type": {"application/json"}}
 	loginT := func(t *vegeta.Target) error {
-		t.Method, t.URL, t.Body, t.Header = "POST", c.url+"/api/auth/login", loginBody, loginHeader
+		t.Method, t.URL, t.Body, t.Header = "POST", loginURL, loginBody, loginHeader
 		return nil
 	}
 	// "Forced reload": a request with Cache-Control: no-cache skips

@@ -12,7 +12,8 @@ import (
 // logBuffer batches the server's log lines: writing each request's line
 // with its own system call cost a tenth of a ticket detail's time. Lines
 // reach the log within logFlushEvery, warnings and errors at once (see
-// flushingHandler), and everything on shutdown. A process killed with
+// flushingHandler), the start-up line at once too (runServe flushes
+// after it), and everything on shutdown. A process killed with
 // SIGKILL loses at most logFlushEvery of info lines.
 type logBuffer struct {
 	mu     sync.Mutex
