@@ -342,15 +342,19 @@ func measureEngine(ctx context.Context, o options, engine, tmp string, ceiling r
 			stopFiling = fileTickets(c.url, user, createBodies, s.filing)
 		}
 		var indexNote string
+		// Only SQLite's index has segments; PostgreSQL's GIN index has none.
+		segmented := s.busyIndex && engine == "sqlite"
 		if s.busyIndex {
 			time.Sleep(busyLead)
-			indexNote = "the search index was in " + segmentsNow(ctx, engine, dataDir) + " segments when the measurement started"
+		}
+		if segmented {
+			indexNote = "the search index was in " + segmentsNow(ctx, dataDir) + " segments when the measurement started"
 		}
 		attack(ctx, "warm-up", s.tr, o.concurrency, time.Second, c)
 		r := attack(ctx, s.name, s.tr, o.concurrency, o.duration, c)
 		r.Local, r.LocalCPU = local.Rate, local.ServerCPU
-		if s.busyIndex {
-			indexNote += " and in " + segmentsNow(ctx, engine, dataDir) + " when it ended"
+		if segmented {
+			indexNote += " and in " + segmentsNow(ctx, dataDir) + " when it ended"
 		}
 		if stopFiling != nil {
 			filed, failed := stopFiling()
@@ -532,12 +536,9 @@ func settleSearchIndex(ctx context.Context, engine, dataDir string) string {
 	}
 }
 
-// segmentsNow counts the search index's segments ("?" if it cannot; "0"
-// on PostgreSQL, whose index has none).
-func segmentsNow(ctx context.Context, engine, dataDir string) string {
-	if engine != "sqlite" {
-		return "0"
-	}
+// segmentsNow counts the SQLite search index's segments ("?" if it
+// cannot).
+func segmentsNow(ctx context.Context, dataDir string) string {
 	db, err := store.Open(ctx, store.Config{SQLitePath: filepath.Join(dataDir, "ticketflow.db")})
 	if err != nil {
 		return "?"
