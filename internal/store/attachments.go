@@ -59,8 +59,12 @@ func (db *DB) ticketAttachments(ctx context.Context, ids []int64) (map[int64][]d
 		args[i] = id
 	}
 	marks := strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")
+	// Ordered as the index (ticket_id, id) returns the rows: each ticket's
+	// attachments oldest first, without the sort that ORDER BY id alone
+	// needed (a page whose 20 tickets had an attachment each: 68 → 60 µs,
+	// BenchmarkQueries/sqlite/list-attachments).
 	q := `SELECT ` + attachmentColumns + ` FROM attachments
-		WHERE ticket_id IN (` + marks + `) AND comment_id IS NULL ORDER BY id`
+		WHERE ticket_id IN (` + marks + `) AND comment_id IS NULL ORDER BY ticket_id, id`
 	out := make(map[int64][]desk.Attachment)
 	if db.dialect == SQLite {
 		// A list page's attachments: read like its tickets (see rawQuery).
