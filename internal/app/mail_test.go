@@ -60,7 +60,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func outbox(t *testing.T, db *store.DB, status desk.MailStatus) []desk.Mail {
+func outbox(t testing.TB, db *store.DB, status desk.MailStatus) []desk.Mail {
 	t.Helper()
 	ms, _, err := db.Mails(context.Background(), store.MailFilter{Status: status, Limit: 200})
 	if err != nil {
@@ -464,6 +464,122 @@ func TestNotificationPrefs(t *testing.T) {
 		}
 		if n := len(outbox(t, db, "")); n != 0 {
 			t.Errorf("%d mails with admin notices turned off", n)
+		}
+	})
+}
+
+// settleCounter is the store, recording the mails of each SettleMails call.
+type settleCounter struct {
+	*store.DB
+	mu    sync.Mutex
+	calls [][]int64
+}
+
+func (s *settleCounter) SettleMails(ctx context.Context, outcomes []store.MailOutcome) ([]int64, error) {
+	ids := make([]int64, len(outcomes))
+	for i, o := range outcomes {
+		ids[i] = o.ID
+	}
+	s.mu.Lock()
+	s.calls = append(s.calls, ids)
+	s.mu.Unlock()
+	return s.DB.SettleMails(ctx, outcomes)
+}
+
+func (s *settleCounter) take() [][]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.calls
+	s.calls = nil
+	return c
+}
+
+type senderFunc func(ctx context.Context, m *mail.Message) error
+
+func (f senderFunc) Send(ctx context.Context, m *mail.Message) error { return f(ctx, m) }
+
+// TestMailOutcomesRecordedTogether: a batch's outcomes are recorded in one
+// commit; with a slow mail server, outcomes that have waited are recorded
+// before the next mail goes out.
+func TestMailOutcomesRecordedTogether(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var mu sync.Mutex
+		var sentBefore []int // mails recorded as sent when each send began
+		var slowSecond bool  // the next batch's second send takes 150 ms
+		sends := 0
+		sender := senderFunc(func(ctx context.Context, m *mail.Message) error {
+			n := len(outbox(t, db, desk.MailSent))
+			mu.Lock()
+			sentBefore = append(sentBefore, n)
+			sends++
+			slow := slowSecond && sends == 2
+			mu.Unlock()
+			if slow {
+				time.Sleep(150 * time.Millisecond)
+			}
+			return nil
+		})
+		e := newEnvWith(t, db, mailConfig(), sender)
+		counted := &settleCounter{DB: db}
+		service := func(cfg app.Config) *app.Service {
+			blobs, _ := blob.NewDisk(filepath.Join(t.TempDir(), "blobs"))
+			issuer, _ := auth.NewIssuer([]byte(strings.Repeat("k", 32)), time.Minute, time.Now)
+			svc, err := app.New(cfg, app.Deps{Store: counted, Blobs: blobs, Hasher: auth.NewHasher(auth.Params{MemoryKiB: 64, Time: 1, Threads: 1}, 2),
+				Issuer: issuer, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Mail: sender})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return svc
+		}
+		file := func() (ids []int64) {
+			for range 3 {
+				if _, err := e.svc.CreateTicket(ctx, e.owner, desk.NewTicket{Title: "Printer", Description: "jammed", Category: "Technical"}, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, m := range outbox(t, db, desk.MailPending) {
+				ids = append(ids, m.ID)
+			}
+			if len(ids) != 3 {
+				t.Fatalf("%d mails pending, want 3 (one per ticket, to the one admin)", len(ids))
+			}
+			return ids
+		}
+
+		// Default lease: the three outcomes wait for the batch's end.
+		ids := file()
+		if n, err := service(mailConfig()).DeliverMail(ctx); err != nil || n != 3 {
+			t.Fatalf("deliver: %d %v", n, err)
+		}
+		if calls := counted.take(); len(calls) != 1 || len(calls[0]) != 3 {
+			t.Fatalf("a batch of %v: recorded in %d calls %v, want one", ids, len(calls), calls)
+		}
+		if len(sentBefore) != 3 || sentBefore[2] != 0 {
+			t.Fatalf("mails recorded as sent before each send: %v, want none before the batch's end", sentBefore)
+		}
+		if got := len(outbox(t, db, desk.MailSent)); got != 3 {
+			t.Fatalf("%d mails sent, want 3", got)
+		}
+
+		// A slow second send, past a quarter of a 400 ms lease: the first
+		// two outcomes are recorded before the third mail goes out.
+		mu.Lock()
+		sentBefore, sends, slowSecond = nil, 0, true
+		mu.Unlock()
+		file()
+		cfg := mailConfig()
+		cfg.Mailer.Lease = 400 * time.Millisecond
+		if n, err := service(cfg).DeliverMail(ctx); err != nil || n != 3 {
+			t.Fatalf("deliver: %d %v", n, err)
+		}
+		calls := counted.take()
+		if len(sentBefore) != 3 || sentBefore[2] != 5 || len(calls) < 2 || len(calls[len(calls)-1]) != 1 {
+			t.Fatalf("slow server: sent before each send %v, recorded in %v; want the first two recorded before the third send", sentBefore, calls)
+		}
+		if got := len(outbox(t, db, desk.MailSent)); got != 6 {
+			t.Fatalf("%d mails sent, want 6", got)
 		}
 	})
 }

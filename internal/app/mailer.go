@@ -105,20 +105,50 @@ func (s *Service) RunMailer(ctx context.Context) {
 	}
 }
 
-// DeliverMail claims one batch of due mail, sends it and records each
-// outcome; it returns how many mails it claimed.
+// DeliverMail claims one batch of due mail, sends it and records the
+// outcomes; it returns how many mails it claimed. Outcomes are recorded
+// together, in one commit, when the batch is done or, with a slow mail
+// server, after the first mail sent once the oldest unrecorded outcome has
+// waited settleWait. Delivery stays at least once: the mails whose outcome
+// a stopped worker had not recorded yet (up to a batch of them, where it
+// used to be one) are sent again once their lease runs out.
 func (s *Service) DeliverMail(ctx context.Context) (int, error) {
 	batch, err := s.store.ClaimMail(ctx, s.now(), s.cfg.Mailer.Lease, s.cfg.Mailer.Batch)
 	if err != nil {
 		return 0, err
 	}
+	wait := min(settleWait, s.cfg.Mailer.Lease/4)
+	var done []store.MailOutcome
+	var since time.Time
 	for i := range batch {
 		o := s.deliver(ctx, &batch[i])
-		if err := s.store.SettleMail(context.WithoutCancel(ctx), o); err != nil {
-			s.log.WarnContext(ctx, "record mail outcome", "mail_id", o.ID, "err", err)
+		if len(done) == 0 {
+			since = time.Now()
+		}
+		done = append(done, o)
+		if i == len(batch)-1 || time.Since(since) >= wait {
+			s.settle(ctx, done)
+			done = done[:0]
 		}
 	}
 	return len(batch), nil
+}
+
+// settleWait bounds how long a mail's outcome waits to be recorded with
+// others (see DeliverMail).
+const settleWait = time.Second
+
+// settle records outcomes; a failure is logged (the mails are sent again
+// once their lease runs out).
+func (s *Service) settle(ctx context.Context, outcomes []store.MailOutcome) {
+	lost, err := s.store.SettleMails(context.WithoutCancel(ctx), outcomes)
+	if err != nil {
+		s.log.WarnContext(ctx, "record mail outcomes", "mails", len(outcomes), "err", err)
+		return
+	}
+	for _, id := range lost {
+		s.log.WarnContext(ctx, "record mail outcome", "mail_id", id, "err", "the mail was claimed again")
+	}
 }
 
 // deliver makes one attempt at m.

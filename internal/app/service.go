@@ -62,7 +62,7 @@ type Store interface {
 	CreateTicketOnce(ctx context.Context, t *desk.Ticket, refs []string, now time.Time, mails ...desk.Mail) (int64, error)
 
 	ClaimMail(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]desk.Mail, error)
-	SettleMail(ctx context.Context, o store.MailOutcome) error
+	SettleMails(ctx context.Context, outcomes []store.MailOutcome) (lost []int64, err error)
 	RetryMail(ctx context.Context, id int64, now time.Time) (*desk.Mail, error)
 	Mails(ctx context.Context, f store.MailFilter) ([]desk.Mail, int, error)
 	DeleteSentMail(ctx context.Context, before time.Time) (int, error)

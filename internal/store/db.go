@@ -91,8 +91,7 @@ type DB struct {
 
 	// writeVersion counts SQLite write transactions ended by this process
 	// (see WriteVersion); lastWrite is when the latest ended (see
-	// sinceStart). Neither counts the search index's merges, which change
-	// nothing a reader sees.
+	// sinceStart). Neither counts quiet writes (see inQuietTx).
 	writeVersion atomic.Uint64
 	lastWrite    atomic.Int64
 
@@ -505,9 +504,11 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return db.runWrite(ctx, fn, false)
 }
 
-// inQuietTx is inTx for a write that changes nothing a reader sees (the
-// search index's merges): it leaves WriteVersion alone, so cached pages
-// stay valid, and does not count as activity for waitWriterIdle.
+// inQuietTx is inTx for a write that changes nothing a cached page shows
+// and that should not hold back the search index's merges: the merges
+// themselves, and the mail outbox's claims and outcomes (see SettleMails).
+// It leaves WriteVersion alone, so cached pages stay valid, and does not
+// count as activity for waitWriterIdle.
 func (db *DB) inQuietTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return db.runWrite(ctx, fn, true)
 }
@@ -650,8 +651,8 @@ func (db *DB) commitGroup(batch []*write) {
 }
 
 // WriteVersion returns a number that changes after every write
-// transaction this process commits (but the search index's merges, which
-// change nothing a reader sees), before the writers are answered, and
+// transaction this process commits (but quiet ones, which change nothing a
+// cached page shows: see inQuietTx), before the writers are answered, and
 // whether it can stand for the database's state: on SQLite every write of
 // a server goes through its one writer (commands run beside a running
 // server, such as create-admin, write from another process and are not

@@ -86,7 +86,7 @@ func (db *DB) ClaimMail(ctx context.Context, now time.Time, lease time.Duration,
 		pick += ` FOR UPDATE SKIP LOCKED`
 	}
 	var out []desk.Mail
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inQuietTx(ctx, func(tx *sql.Tx) error { // quiet: see SettleMails
 		out = out[:0]
 		rows, err := db.txQuery(ctx, tx, `UPDATE mail_outbox SET lease_until = ?, attempts = attempts + 1
 			WHERE id IN (`+pick+`) RETURNING `+mailColumns, micros(now.Add(lease)), micros(now), micros(now), limit)
@@ -130,29 +130,57 @@ type MailOutcome struct {
 // returns KindConflict when the mail is no longer in that claim (its lease
 // ran out and another worker claimed it): the other worker settles it.
 func (db *DB) SettleMail(ctx context.Context, o MailOutcome) error {
-	var sent any
-	if o.Status == desk.MailSent {
-		sent = micros(o.At)
+	lost, err := db.SettleMails(ctx, []MailOutcome{o})
+	if err == nil && len(lost) > 0 {
+		err = desk.Errorf(desk.KindConflict, "The mail was claimed again.")
 	}
-	next := o.Next
-	if next.IsZero() {
-		next = o.At
+	return err
+}
+
+// SettleMails records several outcomes in one transaction (one commit for a
+// batch of mail instead of one per mail). It returns the IDs of the mails
+// no longer in the claim an outcome settles (their lease ran out and
+// another worker claimed them, and settles them); the other outcomes are
+// recorded.
+//
+// Like ClaimMail it is a quiet write: the outbox is nothing a cached page
+// shows, and a worker sending a backlog of mail should neither empty the
+// cached ticket lists at every commit nor hold back the search index's
+// merges.
+func (db *DB) SettleMails(ctx context.Context, outcomes []MailOutcome) (lost []int64, err error) {
+	if len(outcomes) == 0 {
+		return nil, nil
 	}
-	errText := o.Error
-	if len(errText) > 2000 {
-		errText = errText[:2000]
-	}
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := db.exec(ctx, tx, `UPDATE mail_outbox SET status = ?, next_attempt_at = ?, lease_until = 0,
-			last_error = ?, sent_at = ? WHERE id = ? AND attempts = ? AND status = 'pending'`,
-			string(o.Status), micros(next), strings.ToValidUTF8(errText, "?"), sent, o.ID, o.Attempts)
-		if err := notFoundIfNone(res, err); desk.IsKind(err, desk.KindNotFound) {
-			return desk.Errorf(desk.KindConflict, "The mail was claimed again.")
-		} else if err != nil {
-			return err
+	err = db.inQuietTx(ctx, func(tx *sql.Tx) error {
+		lost = lost[:0]
+		for _, o := range outcomes {
+			var sent any
+			if o.Status == desk.MailSent {
+				sent = micros(o.At)
+			}
+			next := o.Next
+			if next.IsZero() {
+				next = o.At
+			}
+			errText := o.Error
+			if len(errText) > 2000 {
+				errText = errText[:2000]
+			}
+			res, err := db.exec(ctx, tx, `UPDATE mail_outbox SET status = ?, next_attempt_at = ?, lease_until = 0,
+				last_error = ?, sent_at = ? WHERE id = ? AND attempts = ? AND status = 'pending'`,
+				string(o.Status), micros(next), strings.ToValidUTF8(errText, "?"), sent, o.ID, o.Attempts)
+			if err := notFoundIfNone(res, err); desk.IsKind(err, desk.KindNotFound) {
+				lost = append(lost, o.ID)
+			} else if err != nil {
+				return err
+			}
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return lost, nil
 }
 
 // RetryMail puts a failed mail back in the queue, due at now, with its

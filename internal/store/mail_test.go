@@ -204,6 +204,55 @@ func TestMailClaimSettleRetry(t *testing.T) {
 
 // TestMailClaimConcurrent has several workers claim at once: every mail is
 // claimed exactly once.
+// TestMailSettleBatch records a batch of outcomes at once: those still in
+// their claim are recorded, the one whose claim was taken over is reported
+// and left to its new worker. On SQLite the outbox's bookkeeping leaves
+// the write version (and so the cached ticket lists) alone.
+func TestMailSettleBatch(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		root := mkUser(t, db, "root", desk.RoleAdmin)
+		mails := []desk.Mail{mailTo(root, desk.NoticeNewTicket), mailTo(root, desk.NoticeNewTicket), mailTo(root, desk.NoticeNewTicket)}
+		v0, _ := db.WriteVersion()
+		if err := db.EnqueueMail(ctx, t0, mails...); err != nil {
+			t.Fatal(err)
+		}
+		v1, cached := db.WriteVersion()
+		if cached && v1 == v0 {
+			t.Fatal("enqueueing mail on its own must count as a write")
+		}
+		now := t0.Add(time.Minute)
+		got, err := db.ClaimMail(ctx, now, time.Minute, 10)
+		if err != nil || len(got) != 3 || got[2].Attempts != 1 {
+			t.Fatalf("claim: %+v %v", got, err)
+		}
+		lost, err := db.SettleMails(ctx, []store.MailOutcome{
+			{ID: got[0].ID, Attempts: 1, Status: desk.MailSent, At: now},
+			{ID: got[1].ID, Attempts: 1, Status: desk.MailFailed, Error: "550 no such user", At: now},
+			// A claim this worker does not hold (as if its lease had run
+			// out and another worker had claimed the mail since).
+			{ID: got[2].ID, Attempts: 2, Status: desk.MailSent, At: now},
+		})
+		if err != nil || len(lost) != 1 || lost[0] != got[2].ID {
+			t.Fatalf("settle: lost %v, %v", lost, err)
+		}
+		m0, _ := db.MailByID(ctx, got[0].ID)
+		m1, _ := db.MailByID(ctx, got[1].ID)
+		m2, _ := db.MailByID(ctx, got[2].ID)
+		if m0.Status != desk.MailSent || !m0.SentAt.Equal(now) || m1.Status != desk.MailFailed || m1.LastError != "550 no such user" ||
+			m2.Status != desk.MailPending || m2.Attempts != 1 || !m2.SentAt.IsZero() {
+			t.Fatalf("settled: %+v\n%+v\n%+v", m0, m1, m2)
+		}
+		if v2, _ := db.WriteVersion(); v2 != v1 {
+			t.Errorf("claiming and settling mail moved the write version: %d → %d", v1, v2)
+		}
+		if lost, err := db.SettleMails(ctx, nil); err != nil || lost != nil {
+			t.Errorf("nothing to settle: %v %v", lost, err)
+		}
+	})
+}
+
 func TestMailClaimConcurrent(t *testing.T) {
 	t.Parallel()
 	eachEngine(t, func(t *testing.T, db *store.DB) {

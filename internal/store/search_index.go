@@ -278,14 +278,14 @@ func (db *DB) mergeSearchIndex(ctx context.Context, s searchTidy, compact bool) 
 	}
 }
 
-// writtenWithin reports whether a write other than the search index's
-// merges has committed within d.
+// writtenWithin reports whether a write other than a quiet one (the search
+// index's merges, the mail outbox's bookkeeping) has committed within d.
 func (db *DB) writtenWithin(d time.Duration) bool {
 	return sinceStart()-time.Duration(db.lastWrite.Load()) < d
 }
 
-// waitWriterIdle returns once no write other than the search index's
-// merges has committed for idle, or returns ctx's error.
+// waitWriterIdle returns once no write other than a quiet one (see
+// inQuietTx) has committed for idle, or returns ctx's error.
 func (db *DB) waitWriterIdle(ctx context.Context, idle time.Duration) error {
 	for {
 		if err := ctx.Err(); err != nil {

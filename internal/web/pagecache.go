@@ -15,7 +15,8 @@ import (
 //
 // A page is served from memory only while no write has been committed
 // since it was read (the store's WriteVersion, which on SQLite moves after
-// every commit of a visible change (the search index's merges are not)
+// every commit of a change a page can show (the search index's merges and
+// the mail outbox's bookkeeping are not)
 // and before the writer is answered, so everyone, the writer
 // first, sees a write at once) and for at most pageCacheTTL, which bounds
 // what writes made by another process (a command run beside the server)
