@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -499,28 +500,32 @@ type senderFunc func(ctx context.Context, m *mail.Message) error
 func (f senderFunc) Send(ctx context.Context, m *mail.Message) error { return f(ctx, m) }
 
 // TestMailOutcomesRecordedTogether: a batch's outcomes are recorded in one
-// commit; with a slow mail server, outcomes that have waited are recorded
-// before the next mail goes out.
+// commit; with a slow mail server, an outcome is recorded while the next
+// mail is still being sent; a batch that has used half its lease releases
+// its unsent mails.
 func TestMailOutcomesRecordedTogether(t *testing.T) {
 	t.Parallel()
 	eachEngine(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		var mu sync.Mutex
-		var sentBefore []int // mails recorded as sent when each send began
-		var slowSecond bool  // the next batch's second send takes 150 ms
-		sends := 0
+		var sentBefore []int         // mails recorded as sent when each send began
+		var onSend func(n int) error // what the n-th send of the phase does (from 1)
 		sender := senderFunc(func(ctx context.Context, m *mail.Message) error {
-			n := len(outbox(t, db, desk.MailSent))
+			sent := len(outbox(t, db, desk.MailSent))
 			mu.Lock()
-			sentBefore = append(sentBefore, n)
-			sends++
-			slow := slowSecond && sends == 2
+			sentBefore = append(sentBefore, sent)
+			n, f := len(sentBefore), onSend
 			mu.Unlock()
-			if slow {
-				time.Sleep(150 * time.Millisecond)
+			if f != nil {
+				return f(n)
 			}
 			return nil
 		})
+		phase := func(f func(n int) error) {
+			mu.Lock()
+			sentBefore, onSend = nil, f
+			mu.Unlock()
+		}
 		e := newEnvWith(t, db, mailConfig(), sender)
 		counted := &settleCounter{DB: db}
 		service := func(cfg app.Config) *app.Service {
@@ -545,41 +550,84 @@ func TestMailOutcomesRecordedTogether(t *testing.T) {
 			if len(ids) != 3 {
 				t.Fatalf("%d mails pending, want 3 (one per ticket, to the one admin)", len(ids))
 			}
+			slices.Sort(ids)
 			return ids
 		}
+		deliver := func(cfg app.Config) {
+			t.Helper()
+			if n, err := service(cfg).DeliverMail(ctx); err != nil || n != 3 {
+				t.Fatalf("deliver: %d %v", n, err)
+			}
+		}
+		sentCount := func() int { return len(outbox(t, db, desk.MailSent)) }
 
-		// Default lease: the three outcomes wait for the batch's end.
-		ids := file()
-		if n, err := service(mailConfig()).DeliverMail(ctx); err != nil || n != 3 {
-			t.Fatalf("deliver: %d %v", n, err)
-		}
-		if calls := counted.take(); len(calls) != 1 || len(calls[0]) != 3 {
-			t.Fatalf("a batch of %v: recorded in %d calls %v, want one", ids, len(calls), calls)
-		}
-		if len(sentBefore) != 3 || sentBefore[2] != 0 {
-			t.Fatalf("mails recorded as sent before each send: %v, want none before the batch's end", sentBefore)
-		}
-		if got := len(outbox(t, db, desk.MailSent)); got != 3 {
-			t.Fatalf("%d mails sent, want 3", got)
-		}
-
-		// A slow second send, past a quarter of a 400 ms lease: the first
-		// two outcomes are recorded before the third mail goes out.
-		mu.Lock()
-		sentBefore, sends, slowSecond = nil, 0, true
-		mu.Unlock()
-		file()
+		// Outcomes that may wait long: recorded at the batch's end, at once.
 		cfg := mailConfig()
-		cfg.Mailer.Lease = 400 * time.Millisecond
-		if n, err := service(cfg).DeliverMail(ctx); err != nil || n != 3 {
-			t.Fatalf("deliver: %d %v", n, err)
+		cfg.Mailer.SettleWait = time.Minute
+		ids := file()
+		phase(nil)
+		deliver(cfg)
+		if calls := counted.take(); len(calls) != 1 || !slices.Equal(sorted(calls[0]), ids) {
+			t.Fatalf("a batch of %v recorded in %v, want one call", ids, calls)
 		}
+		if !slices.Equal(sentBefore, []int{0, 0, 0}) || sentCount() != 3 {
+			t.Fatalf("mails recorded as sent before each send: %v, want none before the batch's end; %d sent", sentBefore, sentCount())
+		}
+
+		// A slow second send: the first outcome is recorded while it runs.
+		cfg.Mailer.SettleWait = 50 * time.Millisecond
+		ids = file()
+		sawFirst := false
+		phase(func(n int) error {
+			if n != 2 {
+				return nil
+			}
+			for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+				if sentCount() == 4 {
+					sawFirst = true
+					break
+				}
+			}
+			return nil
+		})
+		deliver(cfg)
 		calls := counted.take()
-		if len(sentBefore) != 3 || sentBefore[2] != 5 || len(calls) < 2 || len(calls[len(calls)-1]) != 1 {
-			t.Fatalf("slow server: sent before each send %v, recorded in %v; want the first two recorded before the third send", sentBefore, calls)
+		var all []int64
+		for _, c := range calls {
+			all = append(all, c...)
 		}
-		if got := len(outbox(t, db, desk.MailSent)); got != 6 {
-			t.Fatalf("%d mails sent, want 6", got)
+		if !sawFirst || len(calls) < 2 || !slices.Equal(calls[0], ids[:1]) || !slices.Equal(sorted(all), ids) || sentCount() != 6 {
+			t.Fatalf("slow server: first outcome recorded during the second send: %v; recorded %v for %v; %d sent", sawFirst, calls, ids, sentCount())
+		}
+
+		// A batch that has used half its lease releases the mails it has not sent.
+		cfg = mailConfig()
+		cfg.Mailer.Lease = time.Second
+		ids = file()
+		phase(func(n int) error {
+			if n == 1 {
+				time.Sleep(600 * time.Millisecond)
+			}
+			return nil
+		})
+		deliver(cfg)
+		if len(sentBefore) != 1 || sentCount() != 7 {
+			t.Fatalf("sends %v, %d sent; want one send", sentBefore, sentCount())
+		}
+		released := outbox(t, db, desk.MailPending)
+		if len(released) != 2 || !strings.Contains(released[0].LastError, "half its lease") || released[0].Attempts != 1 {
+			t.Fatalf("released: %+v", released)
+		}
+		counted.take()
+		phase(nil)
+		if n, err := service(mailConfig()).DeliverMail(ctx); err != nil || n != 2 || sentCount() != 9 {
+			t.Fatalf("the released mails: delivered %d, %v; %d sent", n, err, sentCount())
 		}
 	})
+}
+
+func sorted(ids []int64) []int64 {
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return out
 }

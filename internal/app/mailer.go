@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"ticketflow/internal/desk"
@@ -29,6 +30,7 @@ type MailerConfig struct {
 	Lease       time.Duration // how long a claimed mail is left to its worker; default 2m
 	Poll        time.Duration // how often to look for due mail without a nudge; default 15s
 	Batch       int           // mails claimed at once; default 10
+	SettleWait  time.Duration // longest a sent mail's outcome waits to be recorded with others (at most Lease/4); default 1s
 	KeepSent    time.Duration // sent mails are deleted after; default 7 days
 	// ChatHold delays the mail about an unanswered chat message until the
 	// chat has become a ticket (normally at once); past it the mail goes
@@ -51,6 +53,7 @@ func (c *MailerConfig) defaults() {
 	def(&c.RetryBase, 30*time.Second)
 	def(&c.RetryMax, time.Hour)
 	def(&c.Lease, 2*time.Minute)
+	def(&c.SettleWait, time.Second)
 	def(&c.Poll, 15*time.Second)
 	def(&c.KeepSent, 7*24*time.Hour)
 	def(&c.ChatHold, time.Minute)
@@ -107,44 +110,75 @@ func (s *Service) RunMailer(ctx context.Context) {
 
 // DeliverMail claims one batch of due mail, sends it and records the
 // outcomes; it returns how many mails it claimed. Outcomes are recorded
-// together, in one commit, when the batch is done or, with a slow mail
-// server, after the first mail sent once the oldest unrecorded outcome has
-// waited settleWait. Delivery stays at least once: the mails whose outcome
-// a stopped worker had not recorded yet (up to a batch of them, where it
-// used to be one) are sent again once their lease runs out.
+// together, in one commit, when the batch is done, and none waits longer
+// than SettleWait (a slow mail server): the first outcome to wait starts a
+// timer that records every outcome then waiting, while the next mail is
+// being sent. Mails not yet sent when half the lease has gone are released
+// unsent (due at once), so that no send, which may take up to half the
+// lease, can outlast the claim and race another instance's. Delivery stays
+// at least once: the mails whose outcome a stopped worker had not recorded
+// yet (up to a batch of them, where it used to be one) are sent again once
+// their lease runs out.
 func (s *Service) DeliverMail(ctx context.Context) (int, error) {
+	claimed := time.Now()
 	batch, err := s.store.ClaimMail(ctx, s.now(), s.cfg.Mailer.Lease, s.cfg.Mailer.Batch)
 	if err != nil {
 		return 0, err
 	}
-	wait := min(settleWait, s.cfg.Mailer.Lease/4)
+	wait := min(s.cfg.Mailer.SettleWait, s.cfg.Mailer.Lease/4)
+	// mu guards done and is held while recording, so that DeliverMail
+	// returns only once every outcome is recorded.
+	var mu sync.Mutex
 	var done []store.MailOutcome
-	var since time.Time
-	for i := range batch {
-		o := s.deliver(ctx, &batch[i])
-		if len(done) == 0 {
-			since = time.Now()
-		}
-		done = append(done, o)
-		if i == len(batch)-1 || time.Since(since) >= wait {
+	record := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(done) > 0 {
 			s.settle(ctx, done)
 			done = done[:0]
 		}
 	}
+	var timer *time.Timer
+	for i := range batch {
+		var o store.MailOutcome
+		if time.Since(claimed) > s.cfg.Mailer.Lease/2 {
+			o = store.MailOutcome{ID: batch[i].ID, Attempts: batch[i].Attempts, Status: desk.MailPending, At: s.now(),
+				Error: "not sent: its batch had used half its lease"}
+		} else {
+			o = s.deliver(ctx, &batch[i])
+		}
+		mu.Lock()
+		done = append(done, o)
+		first := len(done) == 1
+		mu.Unlock()
+		if first && i < len(batch)-1 {
+			timer = time.AfterFunc(wait, record)
+		}
+	}
+	if timer != nil {
+		timer.Stop()
+	}
+	record()
 	return len(batch), nil
 }
 
-// settleWait bounds how long a mail's outcome waits to be recorded with
-// others (see DeliverMail).
-const settleWait = time.Second
-
-// settle records outcomes; a failure is logged (the mails are sent again
-// once their lease runs out).
+// settle records outcomes in one transaction, or if that fails one by one;
+// an outcome that cannot be recorded is logged (its mail is sent again
+// once its lease runs out).
 func (s *Service) settle(ctx context.Context, outcomes []store.MailOutcome) {
-	lost, err := s.store.SettleMails(context.WithoutCancel(ctx), outcomes)
-	if err != nil {
-		s.log.WarnContext(ctx, "record mail outcomes", "mails", len(outcomes), "err", err)
-		return
+	ctx = context.WithoutCancel(ctx)
+	lost, err := s.store.SettleMails(ctx, outcomes)
+	if err != nil && len(outcomes) > 1 {
+		lost = nil
+		for _, o := range outcomes {
+			l, err := s.store.SettleMails(ctx, []store.MailOutcome{o})
+			if err != nil {
+				s.log.WarnContext(ctx, "record mail outcome", "mail_id", o.ID, "err", err)
+			}
+			lost = append(lost, l...)
+		}
+	} else if err != nil {
+		s.log.WarnContext(ctx, "record mail outcome", "mail_id", outcomes[0].ID, "err", err)
 	}
 	for _, id := range lost {
 		s.log.WarnContext(ctx, "record mail outcome", "mail_id", id, "err", "the mail was claimed again")

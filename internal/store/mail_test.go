@@ -202,8 +202,6 @@ func TestMailClaimSettleRetry(t *testing.T) {
 	})
 }
 
-// TestMailClaimConcurrent has several workers claim at once: every mail is
-// claimed exactly once.
 // TestMailSettleBatch records a batch of outcomes at once: those still in
 // their claim are recorded, the one whose claim was taken over is reported
 // and left to its new worker. On SQLite the outbox's bookkeeping leaves
@@ -253,6 +251,8 @@ func TestMailSettleBatch(t *testing.T) {
 	})
 }
 
+// TestMailClaimConcurrent has several workers claim at once: every mail is
+// claimed exactly once.
 func TestMailClaimConcurrent(t *testing.T) {
 	t.Parallel()
 	eachEngine(t, func(t *testing.T, db *store.DB) {
