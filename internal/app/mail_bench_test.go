@@ -3,15 +3,9 @@ package app_test
 import (
 	"context"
 	"io"
-	"log/slog"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	"ticketflow/internal/app"
-	"ticketflow/internal/auth"
-	"ticketflow/internal/blob"
 	"ticketflow/internal/desk"
 	"ticketflow/internal/mail"
 	"ticketflow/internal/store/storetest"
@@ -26,14 +20,8 @@ import (
 func BenchmarkMailDrain(b *testing.B) {
 	ctx := context.Background()
 	db := storetest.SQLite(b)
-	blobs, _ := blob.NewDisk(filepath.Join(b.TempDir(), "blobs"))
-	issuer, _ := auth.NewIssuer([]byte(strings.Repeat("k", 32)), time.Minute, time.Now)
 	accept := senderFunc(func(context.Context, *mail.Message) error { return nil })
-	svc, err := app.New(mailConfig(), app.Deps{Store: db, Blobs: blobs, Hasher: auth.NewHasher(auth.Params{MemoryKiB: 64, Time: 1, Threads: 1}, 2),
-		Issuer: issuer, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Mail: accept})
-	if err != nil {
-		b.Fatal(err)
-	}
+	svc := mailService(b, db, mailConfig(), accept, io.Discard)
 	admin := &desk.User{Email: "root@example.com", Username: "root", PasswordHash: "x", Role: desk.RoleAdmin, Active: true, DateJoined: time.Now()}
 	user := &desk.User{Email: "jane@example.com", Username: "jane", PasswordHash: "x", Role: desk.RoleUser, Active: true, DateJoined: time.Now()}
 	for _, u := range []*desk.User{admin, user} {

@@ -41,6 +41,23 @@ func smtpSender(t *testing.T, srv *smtptest.Server) *mail.SMTP {
 	return s
 }
 
+// mailService is a service on st whose mail goes to sender (nil: logged to
+// log), for the tests that drive the outbox worker themselves.
+func mailService(t testing.TB, st app.Store, cfg app.Config, sender app.Sender, log io.Writer) *app.Service {
+	t.Helper()
+	blobs, err := blob.NewDisk(filepath.Join(t.TempDir(), "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuer, _ := auth.NewIssuer([]byte(strings.Repeat("k", 32)), time.Minute, time.Now)
+	svc, err := app.New(cfg, app.Deps{Store: st, Blobs: blobs, Hasher: auth.NewHasher(auth.Params{MemoryKiB: 64, Time: 1, Threads: 1}, 2),
+		Issuer: issuer, Log: slog.New(slog.NewTextHandler(log, nil)), Mail: sender})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
 // runMailer runs the outbox worker until the test ends.
 func runMailer(t *testing.T, svc *app.Service) {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -383,13 +400,7 @@ func TestMailWithoutSMTP(t *testing.T) {
 	t.Parallel()
 	db := storetest.SQLite(t)
 	var logs syncBuffer
-	blobs, _ := blob.NewDisk(filepath.Join(t.TempDir(), "blobs"))
-	issuer, _ := auth.NewIssuer([]byte(strings.Repeat("k", 32)), time.Minute, time.Now)
-	svc, err := app.New(mailConfig(), app.Deps{Store: db, Blobs: blobs, Hasher: auth.NewHasher(auth.Params{MemoryKiB: 64, Time: 1, Threads: 1}, 2),
-		Issuer: issuer, Log: slog.New(slog.NewTextHandler(&logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := mailService(t, db, mailConfig(), nil, &logs)
 	admin := &desk.User{Email: "root@example.com", Username: "root", PasswordHash: "x", Role: desk.RoleAdmin, Active: true, DateJoined: time.Now()}
 	user := &desk.User{Email: "jane@example.com", Username: "jane", PasswordHash: "x", Role: desk.RoleUser, Active: true, DateJoined: time.Now()}
 	for _, u := range []*desk.User{admin, user} {
@@ -528,16 +539,7 @@ func TestMailOutcomesRecordedTogether(t *testing.T) {
 		}
 		e := newEnvWith(t, db, mailConfig(), sender)
 		counted := &settleCounter{DB: db}
-		service := func(cfg app.Config) *app.Service {
-			blobs, _ := blob.NewDisk(filepath.Join(t.TempDir(), "blobs"))
-			issuer, _ := auth.NewIssuer([]byte(strings.Repeat("k", 32)), time.Minute, time.Now)
-			svc, err := app.New(cfg, app.Deps{Store: counted, Blobs: blobs, Hasher: auth.NewHasher(auth.Params{MemoryKiB: 64, Time: 1, Threads: 1}, 2),
-				Issuer: issuer, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Mail: sender})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return svc
-		}
+		service := func(cfg app.Config) *app.Service { return mailService(t, counted, cfg, sender, io.Discard) }
 		file := func() (ids []int64) {
 			for range 3 {
 				if _, err := e.svc.CreateTicket(ctx, e.owner, desk.NewTicket{Title: "Printer", Description: "jammed", Category: "Technical"}, nil); err != nil {
